@@ -1,0 +1,27 @@
+"""dist_torch: a PyTorch-compatible deep-learning framework on NumPy and CuPy.
+
+Use it as ``import dist_torch as torch``.
+"""
+
+from dist_torch import _dtype
+from dist_torch._device import device
+from dist_torch._dtype import (bfloat16, bool, double, dtype, float, float16, float32, float64,
+                               get_default_dtype, half, int, int8, int16, int32, int64, long,
+                               promote_types, set_default_dtype, short, uint8)
+from dist_torch._size import Size
+from dist_torch._tensor import Tensor
+from dist_torch import autograd
+from dist_torch.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                           is_inference_mode_enabled, no_grad, set_grad_enabled)
+from dist_torch._creation import *
+from dist_torch.random import *
+from dist_torch.ops.conversion import *
+from dist_torch.ops.elementwise import *
+from dist_torch.ops.unary import *
+from dist_torch.ops.comparison import *
+from dist_torch.ops.reduction import *
+from dist_torch.ops.linalg import *
+from dist_torch.ops.shape import *
+from dist_torch.ops.indexing import *
+
+__version__ = "0.1.0"

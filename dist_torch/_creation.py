@@ -1,0 +1,284 @@
+"""Tensor factories: tensor, as_tensor, from_numpy, zeros/ones/full/empty (and _like),
+arange, linspace, logspace, eye."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from dist_torch import _dtype
+from dist_torch._device import as_device
+from dist_torch._tensor import Tensor, _wrap
+from dist_torch.backend import to_device
+
+__all__ = [
+    "tensor", "as_tensor", "asarray", "from_numpy", "scalar_tensor", "zeros", "ones", "full",
+    "empty", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace",
+    "logspace", "eye",
+]
+
+
+def _finish(array, device, requires_grad) -> Tensor:
+    if device is not None:
+        array = to_device(array, as_device(device))
+    t = _wrap(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _np_dtype(dtype):
+    if dtype is None:
+        return None
+    if not isinstance(dtype, _dtype.dtype):
+        raise TypeError(f"dtype must be a torch.dtype (e.g. torch.float32), got {dtype!r}")
+    return dtype.numpy_dtype
+
+
+def _to_nested_numbers(data):
+    """Lists may hold tensors and NumPy scalars; reduce them to what np.asarray accepts."""
+    if isinstance(data, Tensor):
+        return data._data if type(data._data) is np.ndarray else np.asarray(data)
+    if isinstance(data, (list, tuple)):
+        return [_to_nested_numbers(x) for x in data]
+    return data
+
+
+def _infer_array(data):
+    """An ndarray for ``data`` with torch's dtype inference for Python data."""
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    if isinstance(data, (str, bytes)) or data is None:
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    try:
+        array = np.asarray(_to_nested_numbers(data))
+    except ValueError as err:
+        raise ValueError(f"expected a rectangular nested sequence of numbers: {err}") from None
+    kind = array.dtype.kind
+    if kind == "f":
+        return array.astype(_dtype.get_default_dtype().numpy_dtype, copy=False)
+    if kind in "iu":
+        return array.astype(np.int64, copy=False)
+    if kind == "b":
+        return array
+    if kind == "c":
+        raise TypeError("complex tensors are not supported")
+    raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, numbers, arrays or tensors).
+
+    Python floats become the default dtype (float32), ints int64, bools bool; NumPy arrays keep
+    their dtype.
+
+    Example::
+
+        >>> torch.tensor([[1, 2], [3, 4]])
+        tensor([[1, 2],
+                [3, 4]])
+    """
+    if isinstance(data, Tensor):
+        array = data._data
+        array = array.astype(_np_dtype(dtype)) if dtype is not None else array.copy()
+        return _finish(array, device, requires_grad)
+    array = _infer_array(data)
+    if dtype is not None:
+        array = array.astype(_np_dtype(dtype), copy=False)
+    if array.dtype not in _dtype._BY_NUMPY:
+        _dtype.from_numpy_dtype(array.dtype)  # raises TypeError naming the type
+    array = np.array(array, copy=True, order="C")
+    return _finish(array, device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like :func:`tensor`, but shares memory with a NumPy array or tensor when it can."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype) if (dtype or device) else data
+    if isinstance(data, np.ndarray):
+        array = data if dtype is None else data.astype(_np_dtype(dtype), copy=False)
+        _dtype.from_numpy_dtype(array.dtype)
+        return _finish(array, device, False)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> Tensor:
+    out = tensor(obj, dtype=dtype, device=device) if copy else as_tensor(obj, dtype, device)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def from_numpy(ndarray) -> Tensor:
+    """A tensor sharing memory with ``ndarray``; writes through either are seen by both."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    _dtype.from_numpy_dtype(ndarray.dtype)
+    return _wrap(ndarray)
+
+
+def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
+    dtype = dtype or _dtype.get_default_dtype()
+    return _finish(np.asarray(value, dtype=dtype.numpy_dtype), device, requires_grad)
+
+
+def parse_size(size, fname="zeros") -> tuple:
+    """``(2, 3)``, ``((2, 3),)`` or ``(Size([2, 3]),)`` -> ``(2, 3)``, with torch's checks."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if isinstance(s, Tensor):
+            s = s.item()
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+            raise TypeError(f"{fname}(): argument 'size' must be tuple of ints, but found "
+                            f"element of type {type(s).__name__}")
+        out.append(int(s))
+    if any(s < 0 for s in out):
+        bad = next(s for s in out if s < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {out}")
+    return tuple(out)
+
+
+def _factory(name, fill):
+    def factory(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
+                pin_memory=False, memory_format=None):
+        shape = parse_size(size, name)
+        np_dtype = _np_dtype(dtype or _dtype.get_default_dtype())
+        result = _finish(fill(shape, np_dtype), device, requires_grad)
+        return _into(out, result)
+    factory.__name__ = name
+    factory.__doc__ = f"A tensor of the given size filled by ``numpy.{fill.__name__}``; " \
+                      "``dtype`` defaults to the default float dtype."
+    return factory
+
+
+zeros = _factory("zeros", np.zeros)
+ones = _factory("ones", np.ones)
+empty = _factory("empty", np.empty)
+
+
+def _into(out, result):
+    if out is None:
+        return result
+    out._data = result._data
+    out._bump_version()
+    return out
+
+
+def _scalar_dtype(value, dtype):
+    if dtype is not None:
+        return _np_dtype(dtype)
+    if isinstance(value, Tensor):
+        return value._data.dtype
+    return _dtype.scalar_dtype(value).numpy_dtype
+
+
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it by default)."""
+    shape = parse_size((size,) if not isinstance(size, int) else (size,), "full")
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    array = np.full(shape, fill_value, dtype=_scalar_dtype(fill_value, dtype))
+    return _into(out, _finish(array, device, requires_grad))
+
+
+def _like(fill):
+    def like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+             memory_format=None):
+        np_dtype = input._data.dtype if dtype is None else _np_dtype(dtype)
+        array = fill(input._data.shape, np_dtype)
+        if device is None:
+            array = to_device(array, input.device)
+        return _finish(array, device, requires_grad)
+    like.__name__ = fill.__name__ + "_like"
+    return like
+
+
+zeros_like = _like(np.zeros)
+ones_like = _like(np.ones)
+empty_like = _like(np.empty)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None) -> Tensor:
+    np_dtype = input._data.dtype if dtype is None else _np_dtype(dtype)
+    array = to_device(np.full(input._data.shape, fill_value, dtype=np_dtype),
+                      as_device(device) if device is not None else input.device)
+    return _finish(array, None, requires_grad)
+
+
+def _number(x):
+    return x.item() if isinstance(x, Tensor) else x
+
+
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 unless a bound is float.
+
+    Example::
+
+        >>> torch.arange(5)
+        tensor([0, 1, 2, 3, 4])
+    """
+    start, end, step = _number(start), _number(end), _number(step)
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    all_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    if dtype is None:
+        np_dtype = np.dtype(np.int64) if all_int else _dtype.get_default_dtype().numpy_dtype
+    else:
+        np_dtype = _np_dtype(dtype)
+    if all_int:
+        array = np.arange(start, end, step, dtype=np.int64).astype(np_dtype, copy=False)
+    else:
+        n = max(0, math.ceil((end - start) / step))
+        array = (start + np.arange(n, dtype=np.float64) * step).astype(np_dtype)
+    return _into(out, _finish(array, device, requires_grad))
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    start, end = _number(start), _number(end)
+    if not isinstance(steps, numbers.Integral) or steps < 0:
+        raise RuntimeError(f"number of steps must be non-negative, got {steps}")
+    np_dtype = _np_dtype(dtype or _dtype.get_default_dtype())
+    if steps == 1:
+        values = np.array([start], dtype=np.float64)
+    else:
+        # torch fills the first half from start and the second half from end.
+        step = (end - start) / max(steps - 1, 1)
+        i = np.arange(steps, dtype=np.float64)
+        half = steps // 2
+        values = np.where(i < half, start + i * step, end - (steps - 1 - i) * step)
+    if np.dtype(np_dtype).kind in "iu":
+        values = np.trunc(values)
+    return _into(out, _finish(values.astype(np_dtype), device, requires_grad))
+
+
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False) -> Tensor:
+    exponents = linspace(start, end, steps, dtype=_dtype.float64)._data
+    np_dtype = _np_dtype(dtype or _dtype.get_default_dtype())
+    return _into(out, _finish((base ** exponents).astype(np_dtype), device, requires_grad))
+
+
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None,
+        requires_grad=False) -> Tensor:
+    """An ``n`` x ``m`` matrix with ones on the diagonal."""
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}" if n < 0 else
+                           f"m must be greater or equal to 0, got {m}")
+    np_dtype = _np_dtype(dtype or _dtype.get_default_dtype())
+    return _into(out, _finish(np.eye(n, m, dtype=np_dtype), device, requires_grad))

@@ -1,0 +1,50 @@
+"""Device dispatch: the only package that knows NumPy arrays from CuPy arrays.
+
+Ops call :func:`array_module` once and write NumPy-style code against the module it returns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dist_torch._device import CPU, device
+from dist_torch.backend import cuda
+
+__all__ = ["array_module", "device_of", "to_device", "is_array", "cuda_available"]
+
+
+def array_module(array):
+    """The array module (``numpy`` or ``cupy``) that ``array`` belongs to."""
+    if type(array) is np.ndarray:
+        return np
+    if cuda.is_cupy_array(array):
+        return cuda.cupy
+    return np
+
+
+def is_array(obj) -> bool:
+    """True for NumPy arrays and, when CuPy is installed, CuPy arrays."""
+    return type(obj) is np.ndarray or isinstance(obj, np.ndarray) or cuda.is_cupy_array(obj)
+
+
+def device_of(array) -> device:
+    """The torch device that holds ``array``."""
+    if type(array) is np.ndarray:
+        return CPU
+    if cuda.is_cupy_array(array):
+        return device("cuda", array.device.id)
+    return CPU
+
+
+def to_device(array, target: device, copy: bool = False):
+    """``array`` on ``target``; a no-op when it is already there unless ``copy``."""
+    if target.type == "cpu":
+        if cuda.is_cupy_array(array):
+            return array.get()
+        return array.copy() if copy else array
+    return cuda.to_gpu(array, target.index, copy=copy)
+
+
+def cuda_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    return cuda.available()

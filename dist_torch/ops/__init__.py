@@ -1,0 +1,1 @@
+"""Differentiable primitives grouped by family; each module binds its Tensor methods."""
