@@ -14,14 +14,32 @@ from dist_torch import autograd
 from dist_torch.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                            is_inference_mode_enabled, no_grad, set_grad_enabled)
 from dist_torch._creation import *
+from dist_torch._finfo import finfo, iinfo
+from dist_torch._type_queries import *
+from dist_torch import cuda
+from dist_torch import linalg
+from dist_torch import return_types
 from dist_torch.random import *
+from dist_torch._tensor_str import set_printoptions
+from dist_torch._promotion_api import *
 from dist_torch.ops.conversion import *
 from dist_torch.ops.elementwise import *
 from dist_torch.ops.unary import *
 from dist_torch.ops.comparison import *
 from dist_torch.ops.reduction import *
+from dist_torch.ops.cumulative import *
+from dist_torch.ops.softmax import *
+from dist_torch.ops.statistics import *
+from dist_torch.ops.linalg_norm import *
 from dist_torch.ops.linalg import *
 from dist_torch.ops.shape import *
+from dist_torch.ops.slicing import *
+from dist_torch.ops.join import *
+from dist_torch.ops.rearrange import *
 from dist_torch.ops.indexing import *
+from dist_torch.ops.fill import *
+from dist_torch.ops.scatter import *
+from dist_torch.ops.index_ops import *
+from dist_torch.ops.masked import *
 
 __version__ = "0.1.0"

@@ -16,7 +16,7 @@ def broadcast_shapes(*shapes) -> tuple:
             elif size != 1 and size != out[j]:
                 raise RuntimeError(
                     f"The size of tensor a ({out[j]}) must match the size of tensor b ({size}) "
-                    f"at non-singleton dimension {i}")
+                    f"at non-singleton dimension {j}")
     return tuple(out)
 
 

@@ -37,30 +37,75 @@ def _np_dtype(dtype):
     return dtype.numpy_dtype
 
 
-def _to_nested_numbers(data):
-    """Lists may hold tensors and NumPy scalars; reduce them to what np.asarray accepts."""
+def _to_nested_numbers(data, typed):
+    """Lists may hold tensors and NumPy scalars/arrays; reduce them to what np.asarray accepts,
+    appending to ``typed`` the dtypes such typed leaves carry."""
     if isinstance(data, Tensor):
+        typed.append(data.dtype)
         return data._data if type(data._data) is np.ndarray else np.asarray(data)
     if isinstance(data, (list, tuple)):
-        return [_to_nested_numbers(x) for x in data]
+        return [_to_nested_numbers(x, typed) for x in data]
+    if isinstance(data, (np.ndarray, np.generic)):
+        typed.append(_dtype.from_numpy_dtype(data.dtype))
     return data
 
 
-def _infer_array(data):
-    """An ndarray for ``data`` with torch's dtype inference for Python data."""
+def _python_scalar_dtypes(data, out: set) -> set:
+    """The dtypes of the Python bools, ints and floats inside nested ``data``."""
+    if isinstance(data, (list, tuple)):
+        for x in data:
+            _python_scalar_dtypes(x, out)
+    elif isinstance(data, (bool, int, float)) and not isinstance(data, np.generic):
+        out.add(_dtype.scalar_dtype(data))
+    return out
+
+
+def _typed_result(data, typed) -> _dtype.dtype:
+    """torch promotes over typed leaves (tensors, NumPy scalars) and Python scalars alike."""
+    result = None
+    for d in typed + list(_python_scalar_dtypes(data, set())):
+        result = d if result is None else _dtype.promote_types(result, d)
+    return result
+
+
+def _reject_objects(array):
+    """Name the leaf that made ``np.asarray`` fall back to an object array, as torch does."""
+    for leaf in array.reshape(-1).tolist():
+        if isinstance(leaf, int) and not -(1 << 63) <= leaf < (1 << 63):
+            raise ValueError("Overflow when unpacking long long")
+        if not isinstance(leaf, (bool, int, float)):
+            raise RuntimeError(f"Could not infer dtype of {type(leaf).__name__}")
+    raise TypeError("Could not infer dtype of object")
+
+
+def _infer_array(data, explicit_dtype=False):
+    """An ndarray for ``data`` with torch's dtype inference for Python data (floats stay float64
+    when an explicit dtype follows, so ``dtype=torch.float64`` keeps full precision)."""
     if isinstance(data, np.ndarray):
         return data
     if isinstance(data, np.generic):
         return np.asarray(data)
-    if isinstance(data, (str, bytes)) or data is None:
+    if data is None:
+        raise RuntimeError("Could not infer dtype of NoneType")
+    if isinstance(data, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    typed = []
     try:
-        array = np.asarray(_to_nested_numbers(data))
+        array = np.asarray(_to_nested_numbers(data, typed))
     except ValueError as err:
         raise ValueError(f"expected a rectangular nested sequence of numbers: {err}") from None
     kind = array.dtype.kind
+    if kind == "O":
+        _reject_objects(array)
+    if kind in "US":
+        raise TypeError("new(): invalid data type 'str'")
+    if array.dtype == np.uint64:  # Python ints past int64
+        raise ValueError("Overflow when unpacking long long")
+    if typed and not explicit_dtype:
+        return array.astype(_typed_result(data, typed).numpy_dtype, copy=False)
     if kind == "f":
-        return array.astype(_dtype.get_default_dtype().numpy_dtype, copy=False)
+        return array if explicit_dtype else \
+            array.astype(_dtype.get_default_dtype().numpy_dtype, copy=False)
     if kind in "iu":
         return array.astype(np.int64, copy=False)
     if kind == "b":
@@ -86,7 +131,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         array = data._data
         array = array.astype(_np_dtype(dtype)) if dtype is not None else array.copy()
         return _finish(array, device, requires_grad)
-    array = _infer_array(data)
+    array = _infer_array(data, dtype is not None)
     if dtype is not None:
         array = array.astype(_np_dtype(dtype), copy=False)
     if array.dtype not in _dtype._BY_NUMPY:
@@ -231,9 +276,12 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError(f"upper bound and larger bound inconsistent with step sign "
-                           f"(start={start}, end={end}, step={step})")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if dtype is _dtype.bool:
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     all_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     if dtype is None:
         np_dtype = np.dtype(np.int64) if all_int else _dtype.get_default_dtype().numpy_dtype
@@ -247,31 +295,70 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     return _into(out, _finish(array, device, requires_grad))
 
 
+def _check_steps(steps, dtype, fname):
+    """torch's checks of linspace/logspace arguments; returns the NumPy dtype."""
+    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool):
+        raise TypeError(f"{fname}(): argument 'steps' (position 3) must be int, not "
+                        f"{type(steps).__name__}")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    if dtype is _dtype.bool:
+        raise NotImplementedError(f"\"{fname}_cpu\" not implemented for 'Bool'")
+    return _np_dtype(dtype or _dtype.get_default_dtype())
+
+
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
     start, end = _number(start), _number(end)
-    if not isinstance(steps, numbers.Integral) or steps < 0:
-        raise RuntimeError(f"number of steps must be non-negative, got {steps}")
-    np_dtype = _np_dtype(dtype or _dtype.get_default_dtype())
+    np_dtype = _check_steps(steps, dtype, "linspace")
     if steps == 1:
         values = np.array([start], dtype=np.float64)
+    elif np_dtype.kind not in "biu":  # float16/32/64 and bfloat16
+        values = _linspace_float(start, end, steps, np_dtype)
     else:
-        # torch fills the first half from start and the second half from end.
-        step = (end - start) / max(steps - 1, 1)
-        i = np.arange(steps, dtype=np.float64)
-        half = steps // 2
-        values = np.where(i < half, start + i * step, end - (steps - 1 - i) * step)
-    if np.dtype(np_dtype).kind in "iu":
-        values = np.trunc(values)
+        # torch truncates the ends to integers, fills in float64 as for a float64 linspace,
+        # then truncates the values.
+        values = np.trunc(_linspace_float(math.trunc(start), math.trunc(end), steps,
+                                          np.dtype(np.float64)).astype(np.float64))
     return _into(out, _finish(values.astype(np_dtype), device, requires_grad))
+
+
+def _linspace_float(start, end, steps, np_dtype):
+    """Floating linspace rounded as torch rounds it: the step in the dtype, then each value one
+    multiply-add from the nearer end, rounded once (half types: plain arithmetic in the dtype)."""
+    cast = np_dtype.type
+    lo, hi = cast(start), cast(end)
+    step = (hi - lo) / cast(steps - 1)
+    first = np.arange(steps) < steps // 2
+    if np_dtype.itemsize <= 2:
+        i = np.arange(steps).astype(np_dtype)
+        return np.where(first, lo + step * i, hi - step * (cast(steps - 1) - i))
+    # Exact products in a wider type make "multiply, add, round once" (float64 for float32;
+    # long double for float64 where it is wider than double).
+    wide = np.float64 if np_dtype.itemsize == 4 else np.longdouble
+    i = np.arange(steps).astype(wide)
+    w_step = wide(step)
+    values = np.where(first, wide(lo) + w_step * i, wide(hi) - w_step * (wide(steps - 1) - i))
+    return values.astype(np_dtype)
 
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
-    exponents = linspace(start, end, steps, dtype=_dtype.float64)._data
-    np_dtype = _np_dtype(dtype or _dtype.get_default_dtype())
-    return _into(out, _finish((base ** exponents).astype(np_dtype), device, requires_grad))
+    """``steps`` values ``base ** e`` for ``e`` evenly spaced from ``start`` to ``end``."""
+    start, end = _number(start), _number(end)
+    np_dtype = _check_steps(steps, dtype, "logspace")
+    if steps == 1:
+        exponents = np.array([start], dtype=np.float64)
+    else:  # here torch rounds each multiply and add separately
+        if np_dtype.kind in "iu":  # as linspace: integer ends, truncated values
+            start, end = math.trunc(start), math.trunc(end)
+        step = (end - start) / max(steps - 1, 1)
+        i = np.arange(steps, dtype=np.float64)
+        exponents = np.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = (np.float64(base) ** exponents).astype(np_dtype)
+    return _into(out, _finish(values, device, requires_grad))
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None,

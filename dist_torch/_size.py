@@ -36,3 +36,13 @@ class Size(tuple):
 
     def __reduce__(self):
         return Size, (tuple(self),)
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """Normalize a possibly negative dim, with torch's IndexError when out of range."""
+    lo = -ndim if ndim else -1
+    hi = ndim - 1 if ndim else 0
+    if not lo <= dim <= hi:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but "
+                         f"got {dim})")
+    return dim + ndim if dim < 0 else dim

@@ -14,7 +14,7 @@ import numpy as np
 
 from dist_torch import _dtype
 from dist_torch._device import as_device
-from dist_torch._size import Size
+from dist_torch._size import Size, wrap_dim
 from dist_torch.backend import device_of, is_array, to_device
 
 
@@ -51,15 +51,16 @@ class Tensor:
     __array_priority__ = 1000  # numpy scalars defer to our reflected operators
 
     def __init__(self, *args, device=None):
+        np_dtype = _dtype.get_default_dtype().numpy_dtype  # torch.Tensor follows the default
         if len(args) == 1 and not isinstance(args[0], int):
             data = args[0]
             if isinstance(data, Tensor):
                 data = data._data
-            array = np.asarray(data, dtype=_dtype.float32.numpy_dtype) if not is_array(data) \
-                else data.astype(np.float32, copy=False)
+            array = np.asarray(data, dtype=np_dtype) if not is_array(data) \
+                else data.astype(np_dtype, copy=False)
         else:
             sizes = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-            array = np.empty(tuple(sizes), dtype=np.float32)
+            array = np.empty(tuple(sizes), dtype=np_dtype)
         self._data = to_device(array, as_device(device))
 
     # ------------------------------------------------------------------ metadata
@@ -72,7 +73,7 @@ class Tensor:
         """The shape as a :class:`Size`, or the length of dimension ``dim``."""
         if dim is None:
             return Size(self._data.shape)
-        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+        return self._data.shape[wrap_dim(dim, self._data.ndim)]
 
     @property
     def dtype(self) -> _dtype.dtype:
@@ -128,7 +129,7 @@ class Tensor:
         """Strides in elements, as torch counts them."""
         item = self._data.itemsize
         strides = tuple(s // item for s in self._data.strides)
-        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+        return strides if dim is None else strides[wrap_dim(dim, self._data.ndim)]
 
     def data_ptr(self) -> int:
         if type(self._data) is np.ndarray:
@@ -146,6 +147,8 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
+        if self._base is not None and self._view_version != self._vc.value:
+            self._refresh_view_history()
         return self._requires_grad
 
     @requires_grad.setter
@@ -349,13 +352,18 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            amount = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self.item())
 
     def __float__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return float(self.item())
 
     def __int__(self):
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return int(self.item())
 
     def __index__(self):
@@ -422,16 +430,6 @@ class Tensor:
 
     def untyped_storage(self):
         raise NotImplementedError("dist_torch tensors do not expose storages")
-
-
-def _wrap_dim(dim, ndim):
-    """Normalize a possibly negative dim, with torch's IndexError for out-of-range dims."""
-    lo = -ndim if ndim else -1
-    hi = ndim - 1 if ndim else 0
-    if not lo <= dim <= hi:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but "
-                         f"got {dim})")
-    return dim + ndim if dim < 0 else dim
 
 
 def _host(array):

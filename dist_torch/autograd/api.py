@@ -68,7 +68,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     outputs = _as_tuple(tensors)
     if retain_graph is None:
         retain_graph = create_graph
-    roots, grads = _roots_and_grads(outputs, grad_tensors or grad_variables, create_graph)
+    if grad_tensors is None:
+        grad_tensors = grad_variables
+    roots, grads = _roots_and_grads(outputs, grad_tensors, create_graph)
     if inputs is None:
         run_backward(roots, grads, retain_graph=retain_graph)
         return

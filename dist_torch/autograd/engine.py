@@ -206,7 +206,11 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
                 if buf is None:
                     buf = buffers[child] = [None] * child._n_outputs
                 nr = edge[1]
-                buf[nr] = grad if buf[nr] is None else buf[nr] + grad
+                if buf[nr] is not None:
+                    grad = buf[nr] + grad
+                if isinstance(grad, np.generic):  # NumPy ops on 0-d arrays return scalars
+                    grad = np.asarray(grad)
+                buf[nr] = grad
             left = deps[child] - 1
             deps[child] = left
             if left == 0:

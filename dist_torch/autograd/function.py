@@ -23,6 +23,7 @@ through ``save_for_backward``, so they are freed after backward and version-chec
 from __future__ import annotations
 
 import itertools
+import re
 import sys
 import traceback
 import weakref
@@ -141,7 +142,8 @@ class Node:
                         f"modified by an inplace operation: {_describe_saved(info)} is at version "
                         f"{counter.value}; expected version {version} instead. Hint: enable "
                         "anomaly detection to find the operation that failed to compute its "
-                        "gradient, with torch.autograd.set_detect_anomaly(True).")
+                        "gradient, with torch.autograd.set_detect_anomaly(True, "
+                        "check_nan=False).")
         return () if self._saved is None else self._saved
 
     def _record_saved_versions(self, inputs, outputs):
@@ -151,8 +153,10 @@ class Node:
             array = value._data if isinstance(value, Tensor) else value
             if array is None:
                 continue
+            ref = None
             for t in inputs:
                 if isinstance(t, Tensor) and t._data is array:
+                    ref = weakref.ref(t)  # torch names a saved input's grad_fn at error time
                     break
             else:
                 for t in outputs:
@@ -166,17 +170,25 @@ class Node:
             producer = t._grad_fn
             records.append((counter, counter.value, (
                 t._data.shape, t._data.dtype, None if producer is None else type(producer),
-                t._output_nr)))
+                t._output_nr, ref)))
         self._saved_versions = records
 
 
 def _describe_saved(info):
-    shape, np_dtype, producer, output_nr = info
+    shape, np_dtype, producer, output_nr, ref = info
+    tensor = None if ref is None else ref()
+    if tensor is not None:
+        fn = tensor.grad_fn
+        producer, output_nr = (None, 0) if fn is None else (type(fn), tensor._output_nr)
     name = _LEGACY_TYPE_NAMES.get(from_numpy_dtype(np_dtype).name, str(np_dtype))
     text = f"[torch.{name}Tensor {list(shape)}]"
     if producer is None:
         return text
-    return f"{text}, which is output {output_nr} of {_class_node_name(producer)},"
+    # torch 2.13 prints generated nodes without the Backward suffix ("output 0 of Exp")
+    node = _class_node_name(producer)
+    node = "torch::autograd::" + node if node == "CopySlices" else \
+        re.sub(r"Backward\d*$", "", node)
+    return f"{text}, which is output {output_nr} of {node},"
 
 
 def _class_node_name(cls):
@@ -259,6 +271,8 @@ class Primitive(Node):
             for x in inputs:
                 if isinstance(x, Tensor):
                     arrays.append(x._data)
+                    if x._base is not None and x._view_version != x._vc.value:
+                        x._refresh_view_history()  # its base was written in place since
                     if x._requires_grad:
                         needs.append(True)
                         record = True

@@ -7,21 +7,12 @@ import numbers
 import numpy as np
 
 from dist_torch import _dtype
+from dist_torch._size import wrap_dim
 from dist_torch._tensor import Tensor, _wrap
 from dist_torch.backend import device_of
 
 _BY_NUMPY = _dtype._BY_NUMPY
 _Number = (int, float, bool)
-
-
-def wrap_dim(dim, ndim: int) -> int:
-    """Normalize a possibly negative dim, with torch's IndexError when out of range."""
-    lo = -ndim if ndim else -1
-    hi = ndim - 1 if ndim else 0
-    if not lo <= dim <= hi:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but "
-                         f"got {dim})")
-    return dim + ndim if dim < 0 else dim
 
 
 def wrap_dims(dims, ndim: int) -> tuple:
@@ -30,7 +21,8 @@ def wrap_dims(dims, ndim: int) -> tuple:
         return (wrap_dim(dims, ndim),)
     out = tuple(wrap_dim(d, ndim) for d in dims)
     if len(set(out)) != len(out):
-        raise RuntimeError(f"dim {out} appears multiple times in the list of dims")
+        repeated = next(d for i, d in enumerate(out) if d in out[:i])
+        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
     return tuple(sorted(out))
 
 
@@ -119,11 +111,22 @@ def promote(a, b):
 
 
 def _scalar_operand(value, tensor):
-    if not isinstance(value, _Number):
-        if isinstance(value, np.generic):
-            return value.item()
-        raise TypeError(f"unsupported operand type(s): 'Tensor' and '{type(value).__name__}'")
+    if type(value) not in _Number:
+        if isinstance(value, np.generic):  # np.float64 is a float, but NumPy won't treat it weak
+            value = value.item()
+        elif not isinstance(value, _Number):
+            raise TypeError(f"unsupported operand type(s): 'Tensor' and "
+                            f"'{type(value).__name__}'")
+    if type(value) is int and tensor._data.dtype.kind in "iu":
+        # torch converts the scalar to the tensor's integer type, wrapping out-of-range values
+        lo, hi = _INT_RANGE[tensor._data.dtype]
+        if not lo <= value <= hi:
+            value = (value - lo) % (hi - lo + 1) + lo
     return value
+
+
+_INT_RANGE = {np.dtype(t): (int(np.iinfo(t).min), int(np.iinfo(t).max))
+              for t in (np.uint8, np.int8, np.int16, np.int32, np.int64)}
 
 
 def _promote_with_scalar(t: Tensor, scalar) -> Tensor:

@@ -9,6 +9,8 @@ to the old base everywhere else, as in torch.
 
 from __future__ import annotations
 
+import numpy as np
+
 from dist_torch._tensor import Tensor
 from dist_torch.autograd import grad_mode
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive
@@ -58,6 +60,8 @@ def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     if out.dtype != self._data.dtype and _category(out.dtype) > _category(self._data.dtype):
         raise RuntimeError(f"result type {_type_name(out.dtype)} can't be cast to the desired "
                            f"output type {_type_name(self._data.dtype)}")
+    if result._grad_fn is not None and result._grad_fn._saved:
+        _keep_saved_self(result._grad_fn, self)
     array_module(self._data).copyto(self._data, out, casting="unsafe")
     self._bump_version()
     if result._requires_grad:
@@ -65,33 +69,71 @@ def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     return self
 
 
+def _keep_saved_self(node, self: Tensor) -> None:
+    """The op may have saved ``self``'s storage (``y.mul_(w)`` needs the old ``y``): give its
+    backward a private copy of the values about to be overwritten, as torch does."""
+    old = self._data
+    if not any(v is old for v in node._saved):
+        return
+    copy = old.copy()
+    node._saved = tuple(copy if v is old else v for v in node._saved)
+    if node._saved_versions and self._vc is not None:
+        node._saved_versions = [r for r in node._saved_versions if r[0] is not self._vc]
+
+
 def rebase_history(self: Tensor, result: Tensor) -> None:
     """Make ``self`` (whose storage now holds ``result``'s values) the output of its graph."""
     if self._base is None:
+        move_retained_grad(self, result._grad_fn, result._output_nr)
         self._grad_fn, self._output_nr = result._grad_fn, result._output_nr
         self._requires_grad = True
-        if self._retains_grad:  # retain_grad follows the tensor to its new node, as in torch
-            self._grad_fn._retain_grad_of(self._output_nr, self)
         return
     base = self._base
     written = CopySlices.apply(base, result, view_fn=self._view_fn)
+    move_retained_grad(base, written._grad_fn, 0)
     base._grad_fn, base._output_nr, base._requires_grad = written._grad_fn, 0, True
     view = AsView.apply(base, view_fn=self._view_fn)
+    move_retained_grad(self, view._grad_fn, 0)
     self._grad_fn, self._output_nr, self._requires_grad = view._grad_fn, 0, True
     self._view_version = self._vc.value
+
+
+def move_retained_grad(t: Tensor, node, output_nr: int) -> None:
+    """retain_grad follows a tensor to its new node (and leaves the old one), as in torch."""
+    if not t._retains_grad:
+        return
+    old = t._grad_fn
+    if old is not None and old._retained:
+        old._retained.pop(t._output_nr, None)
+    node._retain_grad_of(output_nr, t)
+
+
+def _zeros_laid_out(shape, strides, dtype, like):
+    """Zeros whose dims lie in memory in the order of ``strides`` (a non-contiguous base's), so
+    that a view function (e.g. a reshape after a transpose) replays as a view, as on the base."""
+    order = sorted(range(len(shape)), key=lambda d: -abs(strides[d]))
+    out = array_module(like).zeros([shape[d] for d in order], dtype=dtype)
+    return out.transpose([order.index(d) for d in range(len(shape))])
 
 
 class CopySlices(Primitive):
     """``base`` with the window ``view_fn(base)`` replaced by ``value`` (already written)."""
 
+    _name = "CopySlices"
+
     def forward(ctx, base, value, view_fn):
         ctx.view_fn = view_fn
+        ctx.strides = None if base.flags.c_contiguous else base.strides
         return base
 
     def backward(ctx, grad):
         grad_base = None
         if ctx.needs_input_grad[0]:
-            grad_base = grad.copy()
+            if ctx.strides is None:
+                grad_base = grad.copy()
+            else:
+                grad_base = _zeros_laid_out(grad.shape, ctx.strides, grad.dtype, grad)
+                grad_base[...] = grad
             ctx.view_fn(grad_base)[...] = 0
         grad_value = ctx.view_fn(grad) if ctx.needs_input_grad[1] else None
         return grad_base, grad_value
@@ -100,13 +142,23 @@ class CopySlices(Primitive):
 class AsView(Primitive):
     """A view of ``base`` re-derived after an in-place write changed the base's history."""
 
+    _name = "AsStridedBackward0"
+
     def forward(ctx, base, view_fn):
         ctx.view_fn = view_fn
         ctx.base_shape = base.shape
+        ctx.strides = None if base.flags.c_contiguous else base.strides
         return view_fn(base)
 
     def backward(ctx, grad):
         xp = array_module(grad)
-        grad_base = xp.zeros(ctx.base_shape, dtype=grad.dtype)
-        ctx.view_fn(grad_base)[...] = grad
-        return grad_base
+        grad_base = xp.zeros(ctx.base_shape, dtype=grad.dtype) if ctx.strides is None else \
+            _zeros_laid_out(ctx.base_shape, ctx.strides, grad.dtype, grad)
+        window = ctx.view_fn(grad_base)
+        if window.flags.writeable if xp is np else 0 not in window.strides:
+            window[...] = grad
+            return grad_base
+        # The view repeats base elements (expand, overlapping unfold): sum into each one.
+        index = ctx.view_fn(xp.arange(grad_base.size).reshape(ctx.base_shape))
+        summed = xp.bincount(index.ravel(), weights=grad.ravel(), minlength=grad_base.size)
+        return summed.reshape(ctx.base_shape)
