@@ -166,8 +166,8 @@ class Tensor:
             return self
         if requires_grad and self._data.dtype.kind not in "fc" and \
                 not self.dtype.is_floating_point:
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               f"gradients (got {self.dtype})")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients "
+                               f"(got {self.dtype})")
         self._requires_grad = bool(requires_grad)
         return self
 

@@ -172,7 +172,12 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
                 captured[slot] = grads[nr]
 
         edges = node._edges
-        if all(g is None for g in grads):
+        for g in grads:
+            if g is not None:
+                break
+        else:  # no gradient arrived at any output
+            grads = None
+        if grads is None:
             outputs = (None,) * len(edges)
         else:
             try:
