@@ -41,5 +41,6 @@ from dist_torch.ops.fill import *
 from dist_torch.ops.scatter import *
 from dist_torch.ops.index_ops import *
 from dist_torch.ops.masked import *
+from dist_torch import nn
 
 __version__ = "0.1.0"

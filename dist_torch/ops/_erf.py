@@ -17,6 +17,8 @@ dtype are computed in float64 and the result is cast back.
 
 from __future__ import annotations
 
+import numpy as np
+
 from dist_torch.backend import array_module
 
 _ERX = 8.45062911510467529297e-01  # erf(1) rounded to single precision
@@ -120,3 +122,35 @@ def erf_array(x):
 def erfc_array(x):
     """erfc = 1 - erf of a floating array, in its dtype, without cancellation for large x."""
     return _erf_parts(x, True).astype(x.dtype, copy=False)
+
+
+_ERFINV_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                   0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
+_ERFINV_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
+                0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
+
+
+def _horner(w, coefficients):
+    out = coefficients[0]
+    for c in coefficients[1:]:
+        out = out * w + c
+    return out
+
+
+def erfinv_array(y):
+    """Inverse error function of a floating array, in its dtype: Giles' single-precision
+    approximation refined by two Newton steps on erf (float64-accurate); +-inf at +-1."""
+    xp = array_module(y)
+    y64 = y.astype(xp.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = -xp.log((1.0 - y64) * (1.0 + y64))
+        central = _horner(w - 2.5, _ERFINV_CENTRAL)
+        tail = _horner(xp.sqrt(xp.maximum(w, 5.0)) - 3.0, _ERFINV_TAIL)
+        x = xp.where(w < 5.0, central, tail) * y64
+        finite = xp.abs(y64) < 1
+        for _ in range(2):
+            step = (_erf_parts(x, False) - y64) / (1.1283791670955126 * xp.exp(-x * x))
+            x = xp.where(finite, x - step, x)
+        x = xp.where(xp.abs(y64) == 1, xp.copysign(xp.inf, y64), x)
+        x = xp.where(xp.abs(y64) > 1, xp.nan, x)
+    return x.astype(y.dtype, copy=False)

@@ -16,7 +16,7 @@ from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops import elementwise as _elementwise
 from dist_torch.ops import rounding as _rounding
-from dist_torch.ops._erf import erf_array, erfc_array
+from dist_torch.ops._erf import erf_array, erfc_array, erfinv_array
 from dist_torch.ops._pointwise import inplace_method, not_implemented, write_out
 from dist_torch.ops._util import cast
 from dist_torch.ops.rounding import *  # noqa: F403
@@ -25,12 +25,12 @@ __all__ = [
     "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt",
     "rsqrt", "reciprocal", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh",
     "cosh", "tanh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh",
-    "arccosh", "arctanh", "sigmoid", "relu", "erf", "erfc",
+    "arccosh", "arctanh", "sigmoid", "relu", "erf", "erfc", "erfinv",
     "abs_", "absolute_", "exp_", "exp2_", "log_", "log2_", "log10_", "log1p_", "expm1_",
     "sqrt_", "rsqrt_", "reciprocal_", "square_", "sin_", "cos_", "tan_", "asin_", "acos_",
     "atan_", "sinh_", "cosh_", "tanh_", "asinh_", "acosh_", "atanh_", "arcsin_", "arccos_",
     "arctan_", "arcsinh_", "arccosh_", "arctanh_", "sigmoid_", "relu_", "erf_", "erfc_",
-    *_rounding.__all__,  # sign, floor, round, clamp, nan_to_num, ... (re-exported below)
+    "erfinv_", *_rounding.__all__,  # sign, floor, round, clamp, nan_to_num, ... (re-exported below)
 ]
 
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"dist_torch\.ops\.unary")
@@ -306,6 +306,17 @@ class Erfc(Primitive):
         return grad * (-_TWO_OVER_SQRT_PI * array_module(a).exp(-a * a))
 
 
+class Erfinv(Primitive):
+    def forward(ctx, a):
+        out = erfinv_array(a)
+        ctx.save_for_backward(out)
+        return out
+
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * (0.5 * math.sqrt(math.pi) * array_module(out).exp(out * out))
+
+
 class Relu(Primitive):
     def forward(ctx, a):
         out = array_module(a).maximum(a, 0)
@@ -368,6 +379,7 @@ atanh = _float_function(Atanh, "atanh", "Inverse hyperbolic tangent; ``nan`` out
 sigmoid = _float_function(Sigmoid, "sigmoid", "The logistic function ``1 / (1 + exp(-input))``.")
 erf = _float_function(Erf, "erf", "The error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``.")
 erfc = _float_function(Erfc, "erfc", "``1 - erf(input)``, without cancellation for large inputs.")
+erfinv = _float_function(Erfinv, "erfinv", "The inverse error function; ``+-inf`` at ``+-1``.")
 arcsin, arccos, arctan = asin, acos, atan
 arcsinh, arccosh, arctanh = asinh, acosh, atanh
 
@@ -432,12 +444,13 @@ sigmoid_ = inplace_method(sigmoid)
 relu_ = inplace_method(relu)
 erf_ = inplace_method(erf)
 erfc_ = inplace_method(erfc)
+erfinv_ = inplace_method(erfinv)
 
 _NAMES = (
     "abs", "absolute", "exp", "exp2", "log", "log2", "log10", "log1p", "expm1", "sqrt", "rsqrt",
     "reciprocal", "square", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh",
     "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh",
-    "sigmoid", "relu", "erf", "erfc",
+    "sigmoid", "relu", "erf", "erfc", "erfinv",
 )
 bind_methods({name: globals()[name] for name in _NAMES})
 bind_methods({name + "_": globals()[name + "_"] for name in _NAMES})

@@ -75,3 +75,63 @@ def check(fn, *arrays, grad=True, rtol=1e-7, atol=1e-10, seed=0):
                 continue
             assert o.grad is not None, f"input {i}: no gradient, torch has one"
             assert_close(o.grad, t.grad, rtol=rtol, atol=atol, check_dtype=False)
+
+
+def load_torch_weights(ours, theirs) -> None:
+    """Copy a torch module's parameters and buffers into our module (names must match)."""
+    state = {k: dt.tensor(v.detach().cpu().numpy().copy())
+             for k, v in theirs.state_dict().items()}
+    ours.load_state_dict(state)
+
+
+def check_module(ours, theirs, *arrays, rtol=1e-7, atol=1e-10, seed=0, train=True,
+                 output_index=None):
+    """Compare a dist_torch module with a torch module given the same float64 weights.
+
+    Copies ``theirs``' state into ``ours``, runs both on tensors made from ``arrays`` (float
+    arrays require grad), compares the outputs, backpropagates the same random upstream
+    gradient, and compares input gradients, parameter gradients (by name) and buffers.
+    ``output_index`` picks one element when the module returns a tuple.
+    """
+    theirs = theirs.double()
+    ours = ours.double()
+    load_torch_weights(ours, theirs)
+    ours.train(train)
+    theirs.train(train)
+    ours_in = _leaves(dt, arrays, True)
+    theirs_in = _leaves(torch, arrays, True)
+    ours_out = ours(*ours_in)
+    theirs_out = theirs(*theirs_in)
+    if output_index is not None:
+        ours_out, theirs_out = ours_out[output_index], theirs_out[output_index]
+    ours_flat, theirs_flat = _flatten(ours_out), _flatten(theirs_out)
+    assert len(ours_flat) == len(theirs_flat)
+    rng = np.random.default_rng(seed)
+    ours_loss, theirs_loss = 0, 0
+    for o, t in zip(ours_flat, theirs_flat):
+        if not isinstance(t, torch.Tensor):
+            continue
+        assert tuple(o.shape) == tuple(t.shape), f"shape {tuple(o.shape)} vs {tuple(t.shape)}"
+        assert_close(o, t, rtol=rtol, atol=atol, check_dtype=False)
+        if t.requires_grad:
+            w = rng.standard_normal(tuple(t.shape))
+            ours_loss = ours_loss + (o * dt.tensor(w)).sum()
+            theirs_loss = theirs_loss + (t * torch.tensor(w)).sum()
+    if isinstance(theirs_loss, torch.Tensor):
+        ours_loss.backward()
+        theirs_loss.backward()
+        for o, t in zip(ours_in, theirs_in):
+            if isinstance(t, torch.Tensor) and t.grad is not None:
+                assert_close(o.grad, t.grad, rtol=rtol, atol=atol, check_dtype=False)
+        ours_params = dict(ours.named_parameters())
+        for name, p in theirs.named_parameters():
+            if p.grad is None:
+                assert ours_params[name].grad is None, f"{name}: torch has no grad"
+            else:
+                assert ours_params[name].grad is not None, f"{name}: no grad, torch has one"
+                assert_close(ours_params[name].grad, p.grad, rtol=rtol, atol=atol,
+                             check_dtype=False)
+    ours_buffers = dict(ours.named_buffers())
+    for name, b in theirs.named_buffers():
+        assert_close(ours_buffers[name], b, rtol=rtol, atol=atol, check_dtype=False)
+    return ours_out, theirs_out
