@@ -6,8 +6,8 @@ import itertools
 from collections import OrderedDict, namedtuple
 
 from dist_torch._tensor import Tensor, _HookHandle
-from dist_torch.autograd.grad_mode import no_grad
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES
+from dist_torch.autograd.grad_mode import no_grad
 from dist_torch.nn.parameter import Buffer, Parameter
 
 __all__ = ["Module"]
