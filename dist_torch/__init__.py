@@ -41,6 +41,20 @@ from dist_torch.ops.fill import *
 from dist_torch.ops.scatter import *
 from dist_torch.ops.index_ops import *
 from dist_torch.ops.masked import *
+from dist_torch.ops.norm import *
+from dist_torch.ops.activation import *
+from dist_torch.ops.embedding import *
+from dist_torch.ops.conv import *
+from dist_torch.ops.padding import *
+from dist_torch.ops.fold import *
 from dist_torch import nn
+from dist_torch.nn.functional.distance import cosine_similarity, pairwise_distance, pdist
+from dist_torch.nn.functional.pooling import (adaptive_avg_pool1d, adaptive_max_pool1d,
+                                              avg_pool1d, max_pool1d,
+                                              max_pool1d_with_indices, max_pool2d, max_pool3d)
+from dist_torch import utils
+from dist_torch import optim
+from dist_torch.serialization import load, save
+from dist_torch import vision
 
 __version__ = "0.1.0"

@@ -13,9 +13,9 @@ import operator
 
 import numpy as np
 
-from dist_torch._tensor import Tensor, bind_methods
+from dist_torch._tensor import Tensor, _wrap, bind_methods
 from dist_torch.autograd import grad_mode
-from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive
+from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive, _make_view
 from dist_torch.backend import array_module, to_device
 from dist_torch.ops import _indexing_util as U
 from dist_torch.ops import inplace as _inplace
@@ -105,7 +105,14 @@ def getitem(self: Tensor, key) -> Tensor:
         shape = self._data.shape
         if shape:
             if -shape[0] <= key < shape[0]:
-                return _Select.apply(self, key=(key, Ellipsis))
+                if self._base is not None and self._view_version != self._vc.value:
+                    self._refresh_view_history()
+                basic = (key, Ellipsis)
+                if self._requires_grad and _state.grad_enabled:
+                    return _Select.apply(self, key=basic)
+                out = _wrap(self._data[basic])  # no graph: skip the node entirely
+                _make_view(out, self, operator.itemgetter(basic))
+                return out
             raise IndexError(f"index {key} is out of bounds for dimension 0 with size "
                              f"{shape[0]}")
     parsed = U.parse_key(self._data.shape, key, self._data)

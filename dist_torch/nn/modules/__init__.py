@@ -5,6 +5,7 @@ from dist_torch.nn.modules.attention import *  # noqa: F403
 from dist_torch.nn.modules.batchnorm import *  # noqa: F403
 from dist_torch.nn.modules.container import *  # noqa: F403
 from dist_torch.nn.modules.conv import *  # noqa: F403
+from dist_torch.nn.modules.distance import *  # noqa: F403
 from dist_torch.nn.modules.dropout import *  # noqa: F403
 from dist_torch.nn.modules.flatten import *  # noqa: F403
 from dist_torch.nn.modules.linear import *  # noqa: F403
@@ -16,3 +17,4 @@ from dist_torch.nn.modules.pooling import *  # noqa: F403
 from dist_torch.nn.modules.rnn import *  # noqa: F403
 from dist_torch.nn.modules.sparse import *  # noqa: F403
 from dist_torch.nn.modules.transformer import *  # noqa: F403
+from dist_torch.nn.modules.upsampling import *  # noqa: F403

@@ -6,7 +6,7 @@ import operator
 from collections import OrderedDict
 from itertools import islice
 
-from dist_torch.nn.modules.module import Module
+from dist_torch.nn.modules.module import Module, _addindent
 from dist_torch.nn.parameter import Parameter
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
@@ -150,6 +150,21 @@ class ModuleList(Module):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList is a container, not a module to call")
 
+    def __repr__(self):
+        # torch collapses runs of identically printed children: "(0-1): 2 x Linear(...)"
+        texts = [repr(m) for m in self._modules.values()]
+        if not texts:
+            return "ModuleList()"
+        lines, start = [], 0
+        for end in range(1, len(texts) + 1):
+            if end < len(texts) and texts[end] == texts[start]:
+                continue
+            label = f"({start})" if end - start == 1 else f"({start}-{end - 1}): {end - start} x"
+            body = _addindent(texts[start], 2)
+            lines.append(f"{label}: {body}" if end - start == 1 else f"{label} {body}")
+            start = end
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ModuleDict(Module):
     """An ordered dict of modules."""
@@ -251,7 +266,7 @@ class ParameterList(Module):
         lines = []
         for i, p in enumerate(self):
             size = "x".join(str(s) for s in p.size())
-            lines.append(f"({i}): Parameter containing: [{p.type()} of size {size}]")
+            lines.append(f"  ({i}): Parameter containing: [{p.dtype} of size {size}]")
         return "\n".join(lines)
 
     def forward(self, *args, **kwargs):
@@ -313,7 +328,7 @@ class ParameterDict(Module):
         lines = []
         for k, p in self.items():
             size = "x".join(str(s) for s in p.size())
-            lines.append(f"({k}): Parameter containing: [{p.type()} of size {size}]")
+            lines.append(f"  ({k}): Parameter containing: [{p.type()} of size {size}]")
         return "\n".join(lines)
 
     def forward(self, *args, **kwargs):

@@ -1,0 +1,150 @@
+"""optim.Adam: adaptive moment estimation (with AMSGrad and decoupled weight decay)."""
+
+from __future__ import annotations
+
+from dist_torch._tensor import Tensor, _wrap
+from dist_torch.backend import array_module
+from dist_torch.optim.optimizer import (
+    Optimizer,
+    _bump_versions,
+    _check_flags,
+    _check_lr,
+    _effective_grad,
+    _lerp_,
+    _step_counter,
+    _to_scalar,
+)
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam``.
+
+    Keeps running averages ``m`` (``exp_avg``) and ``v`` (``exp_avg_sq``) of the gradient and
+    its square and steps ``p -= lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)``.
+
+    Args:
+        params: parameters or parameter groups to optimize.
+        lr: learning rate (default 1e-3).
+        betas: coefficients of the running averages (default (0.9, 0.999)).
+        eps: added to the denominator (default 1e-8).
+        weight_decay: L2 penalty added to the gradient, or with
+            ``decoupled_weight_decay=True`` applied to the weights as in AdamW (default 0).
+        amsgrad: use the maximum of past ``v`` (AMSGrad; state ``max_exp_avg_sq``).
+        maximize: maximize the objective instead of minimizing it.
+        foreach, capturable, fused: accepted for compatibility; the update is the same.
+        differentiable: not supported (raises NotImplementedError when True).
+
+    Example::
+
+        >>> opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        _check_flags(foreach, fused, differentiable)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._setstate_groups(amsgrad=False, maximize=False, foreach=None, capturable=False,
+                              differentiable=False, fused=None,
+                              decoupled_weight_decay=self.defaults.get(
+                                  "decoupled_weight_decay", False))
+
+    def step(self, closure=None):
+        """Perform one optimization step; returns ``closure()``'s loss when given."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params = self._params_with_grad(group)
+            if not params:
+                continue
+            amsgrad = group["amsgrad"]
+            exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], []
+            for p in params:
+                state = self.state[p]
+                if len(state) == 0:
+                    xp = array_module(p._data)
+                    state["step"] = _step_counter()
+                    state["exp_avg"] = _wrap(xp.zeros_like(p._data))
+                    state["exp_avg_sq"] = _wrap(xp.zeros_like(p._data))
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = _wrap(xp.zeros_like(p._data))
+                exp_avgs.append(state["exp_avg"]._data)
+                exp_avg_sqs.append(state["exp_avg_sq"]._data)
+                if amsgrad:
+                    max_exp_avg_sqs.append(state["max_exp_avg_sq"]._data)
+                steps.append(state["step"]._data)
+            beta1, beta2 = group["betas"]
+            _single_tensor_adam([p._data for p in params], [p._grad._data for p in params],
+                                exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
+                                amsgrad=amsgrad, beta1=_to_scalar(beta1),
+                                beta2=_to_scalar(beta2), lr=_to_scalar(group["lr"]),
+                                weight_decay=group["weight_decay"], eps=group["eps"],
+                                maximize=group["maximize"],
+                                decoupled_weight_decay=group["decoupled_weight_decay"])
+            _bump_versions(params)
+        return loss
+
+
+def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable) -> None:
+    if isinstance(lr, Tensor):
+        if foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
+    _check_lr(lr)
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *,
+                        amsgrad, beta1, beta2, lr, weight_decay, eps, maximize,
+                        decoupled_weight_decay):
+    """Adam's update on arrays, in place (``steps`` are 0-dim counters, incremented here)."""
+    for i, param in enumerate(params):
+        xp = array_module(param)
+        step_t = steps[i]
+        step_t += 1
+        step = float(step_t)
+        exp_avg, exp_avg_sq = exp_avgs[i], exp_avg_sqs[i]
+        if weight_decay != 0 and decoupled_weight_decay:
+            param *= 1 - lr * weight_decay
+            d, owned = _effective_grad(xp, param, grads[i], 0, maximize)
+        else:
+            d, owned = _effective_grad(xp, param, grads[i], weight_decay, maximize)
+        scratch = xp.empty_like(param)
+        _lerp_(xp, exp_avg, d, 1 - beta1, scratch)
+        exp_avg_sq *= beta2
+        xp.multiply(d, 1 - beta2, out=scratch)
+        scratch *= d
+        exp_avg_sq += scratch
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2 ** 0.5
+        if amsgrad:
+            xp.maximum(max_exp_avg_sqs[i], exp_avg_sq, out=max_exp_avg_sqs[i])
+            second = max_exp_avg_sqs[i]
+        else:
+            second = exp_avg_sq
+        denom = xp.sqrt(second, out=scratch)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        # param.addcdiv_(exp_avg, denom, value=-step_size): (value * exp_avg) / denom
+        update = d if owned else xp.empty_like(param)
+        xp.multiply(exp_avg, -step_size, out=update)
+        update /= denom
+        param += update
