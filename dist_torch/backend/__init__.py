@@ -8,9 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from dist_torch._device import CPU, device
-from dist_torch.backend import cuda
+from dist_torch.backend import cpu, cuda
 
 __all__ = ["array_module", "device_of", "to_device", "is_array", "cuda_available"]
+
+cpu.tune_allocator()
 
 
 def array_module(array):
