@@ -8,6 +8,9 @@ compares the input gradients.
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 import torch
 
@@ -135,3 +138,33 @@ def check_module(ours, theirs, *arrays, rtol=1e-7, atol=1e-10, seed=0, train=Tru
     for name, b in theirs.named_buffers():
         assert_close(ours_buffers[name], b, rtol=rtol, atol=atol, check_dtype=False)
     return ours_out, theirs_out
+
+
+def _canonical(message: str) -> str:
+    """Python set literals print in hash order: sort their items before comparing."""
+    return re.sub(r"\{([^{}]*)\}",
+                  lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", message)
+
+
+def errors(fn):
+    """``[ours, theirs]``: (exception class name, message) raised by ``fn(dist_torch)`` and
+    ``fn(torch)``, or None where the call returned; warnings are silenced."""
+    out = []
+    for lib in (dt, torch):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                fn(lib)
+            except Exception as err:  # noqa: BLE001 - compared by the caller
+                out.append((type(err).__name__, _canonical(str(err))))
+                continue
+        out.append(None)
+    return out
+
+
+def assert_same_error(fn):
+    """``fn(lib)`` raises the same exception class with the same message in both libraries."""
+    ours, theirs = errors(fn)
+    assert theirs is not None, "torch did not raise"
+    assert ours is not None, f"no error, torch raised {theirs[0]}: {theirs[1]}"
+    assert ours == theirs

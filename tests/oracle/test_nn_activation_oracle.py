@@ -10,7 +10,7 @@ import torch
 
 import dist_torch as dt
 from dist_torch.ops import activation as dt_activation
-from tests.oracle.compare import check, check_module
+from tests.oracle.compare import assert_same_error, check, check_module
 
 RNG = np.random.default_rng(7)
 X = RNG.standard_normal((3, 4, 5)) * 3
@@ -205,23 +205,6 @@ def test_dtypes(name, kwargs, dtype):
                                atol=tol)
 
 
-def _same_error(fn):
-    """Both libraries raise the same exception class with the same message."""
-    caught = []
-    for lib in (dt, torch):
-        try:
-            fn(lib)
-        except Exception as err:  # noqa: BLE001 - compared below
-            caught.append(err)
-        else:
-            caught.append(None)
-    ours, theirs = caught
-    assert theirs is not None, "torch did not raise"
-    assert ours is not None, f"no error, torch raised {type(theirs).__name__}: {theirs}"
-    assert type(ours) is type(theirs), f"{type(ours).__name__} vs {type(theirs).__name__}"
-    assert str(ours) == str(theirs)
-
-
 ERRORS = {
     "int_gelu": lambda lib: lib.nn.functional.gelu(lib.tensor([1, 2])),
     "int_silu": lambda lib: lib.nn.functional.silu(lib.tensor([1, 2])),
@@ -257,7 +240,7 @@ ERRORS = {
 
 @pytest.mark.parametrize("case", sorted(ERRORS))
 def test_errors(case):
-    _same_error(ERRORS[case])
+    assert_same_error(ERRORS[case])
 
 
 @pytest.mark.parametrize("name,kwargs", [("elu", {}), ("selu", {}), ("celu", {"alpha": 0.5}),

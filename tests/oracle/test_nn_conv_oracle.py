@@ -2,8 +2,6 @@
 init statistics, float32, and errors (class and message)."""
 
 import math
-import re
-import warnings
 
 import numpy as np
 import pytest
@@ -11,7 +9,7 @@ import torch
 
 import dist_torch as dt
 from tests.helpers import assert_close
-from tests.oracle.compare import check, check_module
+from tests.oracle.compare import check, check_module, errors
 
 RNG = np.random.default_rng(0)
 
@@ -181,27 +179,6 @@ def test_unfold_fold(kw):
     check(fold, _data(*cols.shape[1:]))
 
 
-def _canonical(message):
-    """Python set literals in messages print in hash order: sort their items."""
-    return re.sub(r"\{([^{}]*)\}", lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) +
-                  "}", message)
-
-
-def _errors(call):
-    """(exception class name, message) of ``call(m)`` for each library."""
-    out = []
-    for m in (dt, torch):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                call(m)
-            except Exception as e:  # noqa: BLE001
-                out.append((type(e).__name__, _canonical(str(e))))
-                continue
-        out.append(None)
-    return out
-
-
 ERROR_CALLS = [
     lambda m: m.nn.functional.conv2d(m.zeros(28, 28), m.zeros(32, 1, 3, 3)),
     lambda m: m.nn.functional.conv2d(m.zeros(2, 2, 1, 28, 28), m.zeros(32, 1, 3, 3)),
@@ -288,6 +265,6 @@ ERROR_CALLS = [
 
 @pytest.mark.parametrize("call", ERROR_CALLS)
 def test_conv_errors_match_torch(call):
-    ours, theirs = _errors(call)
+    ours, theirs = errors(call)
     assert theirs is not None
     assert ours == theirs

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import dist_torch as dt
-from tests.oracle.compare import check, check_module
+from tests.oracle.compare import assert_same_error, check, check_module
 
 RNG = np.random.default_rng(3)
 REDUCTIONS = ["mean", "sum", "none"]
@@ -365,25 +365,6 @@ def test_legacy_reduction_arguments():
                   RNG.standard_normal((3, 4)), np.array([0, 3, 1]))
 
 
-def _same_error(fn):
-    """Both libraries raise the same exception class with the same message."""
-    caught = []
-    for lib in (dt, torch):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fn(lib)
-        except Exception as err:  # noqa: BLE001 - compared below
-            caught.append(err)
-        else:
-            caught.append(None)
-    ours, theirs = caught
-    assert theirs is not None, "torch did not raise"
-    assert ours is not None, f"no error, torch raised {type(theirs).__name__}: {theirs}"
-    assert type(ours) is type(theirs), f"{type(ours).__name__} vs {type(theirs).__name__}"
-    assert str(ours) == str(theirs)
-
-
 X45 = RNG.standard_normal((4, 5))
 ERRORS = {
     "ce_oob": lambda lib: _f(lib).cross_entropy(lib.tensor(X45), lib.tensor([1, 10, 2, 3])),
@@ -516,7 +497,7 @@ ERRORS = {
 
 @pytest.mark.parametrize("case", sorted(ERRORS))
 def test_errors(case):
-    _same_error(ERRORS[case])
+    assert_same_error(ERRORS[case])
 
 
 def test_grad_fn_names():

@@ -1,8 +1,6 @@
 """Pooling against torch: every option (values, indices, input grads), layers, reprs, NaN and
 tie rules, float32, and errors (class and message)."""
 
-import re
-import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +8,7 @@ import torch
 
 import dist_torch as dt
 from tests.helpers import assert_close
-from tests.oracle.compare import check, check_module
+from tests.oracle.compare import check, check_module, errors
 
 RNG = np.random.default_rng(0)
 
@@ -229,25 +227,6 @@ def test_max_pool_float32_matches_torch():
     assert np.array_equal(np.asarray(oi), ti.numpy())
 
 
-def _canonical(message):
-    return re.sub(r"\{([^{}]*)\}", lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) +
-                  "}", message)
-
-
-def _errors(call):
-    out = []
-    for m in (dt, torch):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                call(m)
-            except Exception as e:  # noqa: BLE001
-                out.append((type(e).__name__, _canonical(str(e))))
-                continue
-        out.append(None)
-    return out
-
-
 def _z(m, *shape, dtype=None):
     return m.zeros(*shape, dtype=dtype or m.float32)
 
@@ -331,6 +310,6 @@ ERROR_CALLS = [
 
 @pytest.mark.parametrize("call", ERROR_CALLS)
 def test_pooling_errors_match_torch(call):
-    ours, theirs = _errors(call)
+    ours, theirs = errors(call)
     assert theirs is not None
     assert ours == theirs

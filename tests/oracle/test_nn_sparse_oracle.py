@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import dist_torch as dt
-from tests.oracle.compare import check, check_module
+from tests.oracle.compare import assert_same_error, check, check_module
 
 RNG = np.random.default_rng(5)
 WEIGHT = RNG.standard_normal((10, 4))
@@ -155,22 +155,6 @@ def test_one_hot(values, num_classes):
     np.testing.assert_array_equal(np.asarray(ours), theirs.numpy())
 
 
-def _same_error(fn):
-    caught = []
-    for lib in (dt, torch):
-        try:
-            fn(lib)
-        except Exception as err:  # noqa: BLE001 - compared below
-            caught.append(err)
-        else:
-            caught.append(None)
-    ours, theirs = caught
-    assert theirs is not None, "torch did not raise"
-    assert ours is not None, f"no error, torch raised {type(theirs).__name__}: {theirs}"
-    assert type(ours) is type(theirs), f"{type(ours).__name__} vs {type(theirs).__name__}"
-    assert str(ours) == str(theirs)
-
-
 def _w(lib):
     return lib.zeros(10, 3)
 
@@ -214,7 +198,7 @@ ERRORS = {
 
 @pytest.mark.parametrize("case", sorted(ERRORS))
 def test_errors(case):
-    _same_error(ERRORS[case])
+    assert_same_error(ERRORS[case])
 
 
 def test_embedding_init_statistics():

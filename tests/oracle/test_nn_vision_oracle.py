@@ -1,8 +1,6 @@
 """pad, interpolate and the padding / upsampling layers against torch: every mode and option
 (values and input grads), reprs, float32, and errors (class and message)."""
 
-import re
-import warnings
 
 import numpy as np
 import pytest
@@ -10,7 +8,7 @@ import torch
 
 import dist_torch as dt
 from tests.helpers import assert_close
-from tests.oracle.compare import check, check_module
+from tests.oracle.compare import check, check_module, errors
 
 RNG = np.random.default_rng(0)
 
@@ -187,25 +185,6 @@ def test_pixel_shuffle(name, factor, shape):
     assert ours.grad_fn.name() == type(theirs.grad_fn).__name__
 
 
-def _canonical(message):
-    return re.sub(r"\{([^{}]*)\}", lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) +
-                  "}", message)
-
-
-def _errors(call):
-    out = []
-    for m in (dt, torch):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                call(m)
-            except Exception as e:  # noqa: BLE001
-                out.append((type(e).__name__, _canonical(str(e))))
-                continue
-        out.append(None)
-    return out
-
-
 def _x(m, *shape):
     return m.arange(float(np.prod(shape))).reshape(*shape)
 
@@ -268,6 +247,6 @@ ERROR_CALLS = [
 
 @pytest.mark.parametrize("call", ERROR_CALLS)
 def test_vision_errors_match_torch(call):
-    ours, theirs = _errors(call)
+    ours, theirs = errors(call)
     assert theirs is not None
     assert ours == theirs
