@@ -16,7 +16,7 @@ from dist_torch.autograd.grad_mode import (enable_grad, inference_mode, is_grad_
 from dist_torch._creation import *
 from dist_torch._finfo import finfo, iinfo
 from dist_torch._type_queries import *
-from dist_torch import cuda
+from dist_torch import accelerator, backends, cuda
 from dist_torch import linalg
 from dist_torch import return_types
 from dist_torch.random import *
