@@ -330,7 +330,9 @@ def test_persistent_loader_recovers_after_dead_worker():
     with pytest.raises(RuntimeError, match="exited unexpectedly"):
         list(loader)
     it = iter(loader)  # fresh workers
-    assert [next(it) for _ in range(3)] == [0, 1, 2]
+    # Only two items: index 3 (which kills the worker) is requested once item 1 has arrived;
+    # items put just before an os._exit can be lost in the worker's queue feeder thread.
+    assert [next(it) for _ in range(2)] == [0, 1]
     del loader, it
 
 
