@@ -54,6 +54,7 @@ from dist_torch.nn.functional.pooling import (adaptive_avg_pool1d, adaptive_max_
                                               max_pool1d_with_indices, max_pool2d, max_pool3d)
 from dist_torch import utils
 from dist_torch import optim
+from dist_torch import distributed
 from dist_torch.serialization import load, save
 from dist_torch import vision
 

@@ -356,9 +356,19 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
         step = (end - start) / max(steps - 1, 1)
         i = np.arange(steps, dtype=np.float64)
         exponents = np.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
-    with np.errstate(over="ignore", invalid="ignore"):
-        values = (np.float64(base) ** exponents).astype(np_dtype)
-    return _into(out, _finish(values, device, requires_grad))
+    return _into(out, _finish(_libm_pow(float(base), exponents).astype(np_dtype), device,
+                              requires_grad))
+
+
+def _libm_pow(base: float, exponents):
+    """``base ** exponents`` through the C library's pow, as torch's logspace computes it
+    (NumPy's SIMD pow, used on AVX-512 CPUs, can differ from it in the last bit). A creation
+    op, not a hot path: one call per element."""
+    try:
+        return np.array([math.pow(base, e) for e in exponents.tolist()], dtype=np.float64)
+    except (OverflowError, ValueError):  # inf / nan results: NumPy's rules
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.float64(base) ** exponents
 
 
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None,

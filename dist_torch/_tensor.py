@@ -338,7 +338,9 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         array = _host(self._data)
-        return array if dtype is None else array.astype(dtype, copy=False)
+        if dtype is not None:
+            return array.astype(dtype, copy=bool(copy))
+        return array.copy() if copy else array
 
     def __len__(self):
         if self._data.ndim == 0:

@@ -56,3 +56,39 @@ def test_autograd_demo_fits_spirals(capsys):
     assert demo.main(["--steps", "400"]) == 0
     accuracy = float(re.search(r"training accuracy ([\d.]+)%", capsys.readouterr().out)[1])
     assert accuracy > 80.0
+
+
+def test_mnist_example_on_two_ranks_follows_the_one_process_run(capsys):
+    """Global batches split across 2 ranks, weighted by rows: the printed losses and accuracies
+    (4 decimals) equal the single-process run's."""
+    from tests.distributed import jobs
+    args = ["--model", "simple", "--epochs", "2", "--no-progress"]
+    assert _load("mnist").main(args) == 0
+    alone = [_without_time(x) for x in _epoch_lines(capsys.readouterr().out)]
+    job = jobs.run([str(EXAMPLES / "mnist.py"), *args], ranks=2, timeout=120)
+    assert job.returncode == 0, job.output[-3000:]
+    assert "2 ranks" in job.output
+    assert [_without_time(x) for x in _epoch_lines(job.output)] == alone
+
+
+def test_mnist_example_restarts_under_dtrun_and_resumes_from_its_checkpoint(tmp_path):
+    """The last rank fails after epoch 1; dtrun relaunches the job, every rank resumes from
+    rank 0's checkpoint, and epoch 2 prints what an uninterrupted run prints."""
+    import subprocess
+    import sys
+
+    from tests.distributed import jobs
+    jobs.require_mpi()
+    args = ["--model", "simple", "--epochs", "2", "--no-progress"]
+    straight = subprocess.run([sys.executable, str(EXAMPLES / "mnist.py"), *args],
+                              capture_output=True, text=True, timeout=120)
+    dtrun = EXAMPLES.parent / "launch" / "dtrun"
+    job = jobs.run([str(dtrun), "-n", "2", "--max-restarts", "1", str(EXAMPLES / "mnist.py"),
+                    *args, "--checkpoint", str(tmp_path / "ckpt.safetensors"), "--resume",
+                    "--simulate-failure", "1"], ranks=None, timeout=120)
+    out = job.output
+    assert job.returncode == 0, out[-3000:]
+    assert "simulated failure on rank 1 after epoch 1" in out
+    assert "restart 1/1" in out and "resumed from" in out
+    assert [_without_time(x) for x in _epoch_lines(out)][-1] == \
+        _without_time(_epoch_lines(straight.stdout)[-1])

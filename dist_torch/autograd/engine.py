@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import threading
 import warnings
 
 import numpy as np
@@ -18,6 +19,31 @@ from dist_torch._broadcast import sum_to_shape
 from dist_torch._tensor import _wrap
 from dist_torch.autograd import anomaly_mode
 from dist_torch.autograd.function import AccumulateGrad
+
+
+class _Callbacks(threading.local):
+    pending = None  # a list while a backward pass runs on this thread
+
+
+_callbacks = _Callbacks()
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` once the current backward pass has processed the whole graph.
+
+    Only valid from hooks running inside backward (DDP waits for its gradient all-reduces
+    this way, so ``optimizer.step`` sees reduced gradients).
+    """
+    if _callbacks.pending is None:
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
+    _callbacks.pending.append(callback)
+
+
+def _run_final_callbacks(pending):
+    i = 0
+    while i < len(pending):  # a callback may queue more
+        pending[i]()
+        i += 1
 
 
 def _count_dependencies(root_nodes):
@@ -111,6 +137,18 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None, accumulate
     Returns:
         The list of captured gradients (arrays or None), when ``capture`` is given.
     """
+    outer = _callbacks.pending
+    _callbacks.pending = pending = []
+    try:
+        captured = _run_graph(roots, root_grads, retain_graph, capture, accumulate)
+        _callbacks.pending = None
+        _run_final_callbacks(pending)
+    finally:
+        _callbacks.pending = outer
+    return captured
+
+
+def _run_graph(roots, root_grads, retain_graph, capture, accumulate):
     root_nodes = [node for node, _ in roots]
     deps = _count_dependencies(root_nodes)
     needed = None

@@ -1,5 +1,5 @@
 """torch.nn: modules, parameters, functional, init and utils."""
 
-from dist_torch.nn import functional, init, utils  # noqa: F401
+from dist_torch.nn import functional, init, parallel, utils  # noqa: F401
 from dist_torch.nn.modules import *  # noqa: F403
 from dist_torch.nn.parameter import Buffer, Parameter  # noqa: F401

@@ -37,7 +37,8 @@ def channel_major(a):
     """``(N, C, *S)`` -> contiguous ``(C, N * prod(S))``."""
     n, c = a.shape[:2]
     xp = array_module(a)
-    return xp.ascontiguousarray(a.reshape(n, c, -1).transpose(1, 0, 2)).reshape(c, -1)
+    per_sample = math.prod(a.shape[2:])
+    return xp.ascontiguousarray(a.reshape(n, c, per_sample).transpose(1, 0, 2)).reshape(c, -1)
 
 
 def batch_major(y, n, spatial, bias=None):

@@ -135,7 +135,8 @@ class Mean(Reduction):
         return a.sum(axis=dims, keepdims=keepdim) / count
 
     def backward(ctx, grad):
-        return ctx._expand(grad / ctx.count)
+        # an empty mean has an empty input: there is nothing to divide (nor to warn about)
+        return ctx._expand(grad / ctx.count if ctx.count else grad)
 
 
 class MeanAll(Mean):

@@ -186,3 +186,19 @@ def test_grad_fn_graph_structure():
     assert type(next_fn).__name__ == "AccumulateGrad" and next_fn.variable is x and nr == 0
     assert none_fn is None
     assert x.is_leaf and not y.is_leaf
+
+
+def test_queue_callback_runs_after_the_whole_graph():
+    from dist_torch.autograd.engine import queue_callback
+    x = leaf([1.0, 2.0])
+    events = []
+
+    def hook(tensor):
+        events.append("accumulated")
+        queue_callback(lambda: events.append(("callback", tensor.grad.tolist())))
+
+    x.register_post_accumulate_grad_hook(hook)
+    (x * 3).sum().backward()
+    assert events == ["accumulated", ("callback", [3.0, 3.0])]
+    with pytest.raises(RuntimeError, match="only be installed during backward"):
+        queue_callback(lambda: None)

@@ -16,5 +16,6 @@ from dist_torch.nn.modules.padding import *  # noqa: F403
 from dist_torch.nn.modules.pooling import *  # noqa: F403
 from dist_torch.nn.modules.rnn import *  # noqa: F403
 from dist_torch.nn.modules.sparse import *  # noqa: F403
+from dist_torch.nn.modules.sync_batchnorm import *  # noqa: F403
 from dist_torch.nn.modules.transformer import *  # noqa: F403
 from dist_torch.nn.modules.upsampling import *  # noqa: F403

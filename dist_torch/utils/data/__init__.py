@@ -21,6 +21,7 @@ from dist_torch.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
+from dist_torch.utils.data.distributed import DistributedBatchSampler, DistributedSampler
 from dist_torch.utils.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -31,7 +32,8 @@ from dist_torch.utils.data.sampler import (
 )
 
 __all__ = [
-    "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
+    "BatchSampler", "DistributedBatchSampler", "DistributedSampler", "ChainDataset",
+    "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
     "RandomSampler", "Sampler", "SequentialSampler", "StackDataset", "Subset",
     "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "WorkerInfo",
     "_DatasetKind", "default_collate", "default_convert", "get_worker_info", "random_split",

@@ -223,3 +223,23 @@ def default_convert(data):
         except TypeError:
             return fields
     return data
+
+
+class EmptyBatch(list):
+    """The indices of a batch with no rows: one template index whose sample fixes the shapes
+    and dtypes; the fetcher collates it and keeps zero rows (see DistributedBatchSampler)."""
+
+
+def zero_rows(batch):
+    """``batch`` (a collated structure) with every tensor cut to zero rows along dim 0."""
+    if isinstance(batch, Tensor):
+        return batch[:0]
+    if isinstance(batch, np.ndarray):
+        return batch[:0]
+    if isinstance(batch, collections.abc.Mapping):
+        return type(batch)({k: zero_rows(v) for k, v in batch.items()})
+    if isinstance(batch, tuple) and hasattr(batch, "_fields"):
+        return type(batch)(*(zero_rows(v) for v in batch))
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(zero_rows(v) for v in batch)
+    return batch

@@ -24,6 +24,7 @@ from multiprocessing.reduction import ForkingPickler
 import numpy as np
 
 import dist_torch
+from dist_torch.utils.data._collate import EmptyBatch, zero_rows
 
 __all__ = ["WorkerInfo", "get_worker_info"]
 
@@ -139,6 +140,8 @@ class _MapDatasetFetcher:
         self._getitems = getitems if callable(getitems) else None
 
     def fetch(self, possibly_batched_index):
+        if type(possibly_batched_index) is EmptyBatch:
+            return zero_rows(self.fetch(list(possibly_batched_index)))
         if not self.auto_collation:
             return self.collate_fn(self.dataset[possibly_batched_index])
         if self._getitems is not None:

@@ -1,0 +1,12 @@
+"""tests/distributed/mpi runs only under mpiexec with ``--with-mpi`` (test_mpi_suites.py starts
+those runs); an ordinary ``pytest`` run does not collect it, instead of listing 100+ skips."""
+
+from pathlib import Path
+
+MPI_SUITE = Path(__file__).parent / "mpi"
+
+
+def pytest_ignore_collect(collection_path, config):
+    if config.getoption("--with-mpi", default=False):
+        return None
+    return True if MPI_SUITE in (Path(collection_path), *Path(collection_path).parents) else None
