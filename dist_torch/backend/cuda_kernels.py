@@ -37,7 +37,7 @@ FAMILY_DTYPES = {"softmax": _LOW_AND_FULL, "layernorm": _LOW_AND_FULL,
                  "activation": _LOW_AND_FULL, "dropout": _LOW_AND_FULL, "pooling": _FULL,
                  "im2col": _FULL, "optim": _FULL}
 _SUFFIX = {"float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64"}
-_OPTIONS = ("-std=c++17",)
+_OPTIONS = ("-std=c++17", f"-I{KERNEL_DIR}")  # kernels include common.cuh
 _BLOCK = 256
 _MAX_GRID = 1 << 20          # kernels loop grid-stride over whatever a grid this size misses
 _CHUNK = 32768               # elements per block-chunk in the multi-tensor optimizers

@@ -131,6 +131,17 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bo
     return _done(work, async_op)
 
 
+def _root_only(pg, root: int, values, arg: str, role: str):
+    """``values`` as tensors on the root rank, where they are required; refused elsewhere."""
+    if pg.rank() == root:
+        if not values:
+            raise ValueError(f"Argument ``{arg}`` must be specified on {role} rank.")
+        return _tensors(values, arg)
+    if values:
+        raise ValueError(f"Argument ``{arg}`` must NOT be specified on non-{role} ranks.")
+    return None
+
+
 def gather(tensor, gather_list=None, dst=None, group=None, async_op: bool = False,
            group_dst=None):
     """On rank ``dst``, ``gather_list[r]`` receives rank r's ``tensor``."""
@@ -139,14 +150,7 @@ def gather(tensor, gather_list=None, dst=None, group=None, async_op: bool = Fals
     if pg is None:
         return None
     root = _group_rank(pg, dst, group_dst, "dst")
-    outputs = None
-    if pg.rank() == root:
-        if not gather_list:
-            raise ValueError("Argument ``gather_list`` must be specified on destination rank.")
-        outputs = _tensors(gather_list, "gather_list")
-    elif gather_list:
-        raise ValueError("Argument ``gather_list`` must NOT be specified on non-destination "
-                         "ranks.")
+    outputs = _root_only(pg, root, gather_list, "gather_list", "destination")
     work = pg.gather(None if outputs is None else [t._data for t in outputs], tensor._data,
                      root)
     if outputs:
@@ -162,13 +166,7 @@ def scatter(tensor, scatter_list=None, src=None, group=None, async_op: bool = Fa
     if pg is None:
         return None
     root = _group_rank(pg, src, group_src, "src")
-    inputs = None
-    if pg.rank() == root:
-        if not scatter_list:
-            raise ValueError("Argument ``scatter_list`` must be specified on source rank.")
-        inputs = _tensors(scatter_list, "scatter_list")
-    elif scatter_list:
-        raise ValueError("Argument ``scatter_list`` must NOT be specified on non-source ranks.")
+    inputs = _root_only(pg, root, scatter_list, "scatter_list", "source")
     work = pg.scatter(tensor._data, None if inputs is None else [t._data for t in inputs], root)
     _written(tensor)
     return _done(work, async_op)

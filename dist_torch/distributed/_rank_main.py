@@ -42,6 +42,8 @@ import threading
 import time
 import traceback
 
+from dist_torch.distributed._abort import _flush
+
 MARK = "\x1edtrun:"
 LAUNCHER_ENV = "DT_LAUNCHER"
 BIND_ENV = "DT_BIND_GPUS"
@@ -121,14 +123,6 @@ def bind_gpu(local_rank: int, env=None) -> str | None:
         return None
     env["CUDA_VISIBLE_DEVICES"] = ids[local_rank % len(ids)]
     return env["CUDA_VISIBLE_DEVICES"]
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:  # a closed stream must not stop the report
-            pass
 
 
 def _write_err(text: str) -> None:

@@ -93,6 +93,17 @@ def _rows_backward(gxhat, xhat, invstd):
 
 # --------------------------------------------------------------------------- batch norm
 
+
+def update_running_stats(running_mean, running_var, mean, unbiased_var, momentum) -> None:
+    """``running = (1 - momentum) * running + momentum * batch``, in place (either may be
+    None)."""
+    if running_mean is not None:
+        running_mean *= 1 - momentum
+        running_mean += momentum * mean.astype(running_mean.dtype, copy=False)
+    if running_var is not None:
+        running_var *= 1 - momentum
+        running_var += momentum * unbiased_var.astype(running_var.dtype, copy=False)
+
 class BatchNorm(Primitive):
     """``native_batch_norm``: input ``(N, C, *)``, statistics per channel over all other dims.
 
@@ -119,13 +130,8 @@ class BatchNorm(Primitive):
                 var = (xhat * xhat).mean(axis=axes)
                 invstd = 1.0 / xp.sqrt(var + eps)
             xhat *= invstd.reshape(shape)
-            if running_mean is not None:
-                running_mean *= 1 - momentum
-                running_mean += momentum * mean.astype(running_mean.dtype, copy=False)
-            if running_var is not None:
-                unbiased = var * (n / (n - 1)) if n > 1 else var * np.inf
-                running_var *= 1 - momentum
-                running_var += momentum * unbiased.astype(running_var.dtype, copy=False)
+            unbiased = var * (n / (n - 1)) if n > 1 else var * np.inf
+            update_running_stats(running_mean, running_var, mean, unbiased, momentum)
             out = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
             if bias is not None:
                 out += bias.reshape(shape)

@@ -96,7 +96,7 @@ def test_entries_cover_every_op_and_dtype(family):
 def test_sources_are_nvrtc_friendly(name):
     source = (KERNEL_DIR / name).read_text()
     includes = set(re.findall(r"#include\s*[<\"]([^>\"]+)[>\"]", source))
-    assert includes <= {"cuda_fp16.h", "cuda_bf16.h"}
+    assert includes <= {"cuda_fp16.h", "cuda_bf16.h", "common.cuh"}
     assert "__host__" not in source and "printf" not in source
 
 

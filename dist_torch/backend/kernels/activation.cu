@@ -4,31 +4,10 @@
 // act: 0 relu, 1 gelu (erf), 2 gelu (tanh approximation), 3 silu, 4 tanh, 5 sigmoid,
 // 6 identity. Half and bfloat16 compute in float and round once; formulas follow
 // dist_torch/ops/activation.py (relu's gradient is 0 where x + b <= 0, as torch).
-#include <cuda_fp16.h>
-#include <cuda_bf16.h>
+#include "common.cuh"
 
 namespace {
 
-template <typename T> struct Acc { typedef float type; };
-template <> struct Acc<double> { typedef double type; };
-
-__device__ __forceinline__ float to_acc(float v) { return v; }
-__device__ __forceinline__ double to_acc(double v) { return v; }
-__device__ __forceinline__ float to_acc(__half v) { return __half2float(v); }
-__device__ __forceinline__ float to_acc(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-template <typename T> __device__ __forceinline__ T from_acc(typename Acc<T>::type v);
-template <> __device__ __forceinline__ float from_acc<float>(float v) { return v; }
-template <> __device__ __forceinline__ double from_acc<double>(double v) { return v; }
-template <> __device__ __forceinline__ __half from_acc<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <> __device__ __forceinline__ __nv_bfloat16 from_acc<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
-
-__device__ __forceinline__ float xexp(float v) { return expf(v); }
-__device__ __forceinline__ double xexp(double v) { return exp(v); }
 __device__ __forceinline__ float xtanh(float v) { return tanhf(v); }
 __device__ __forceinline__ double xtanh(double v) { return tanh(v); }
 __device__ __forceinline__ float xerf(float v) { return erff(v); }

@@ -6,28 +6,9 @@
 // 1 - p. A caller that draws again advances offset (by at least ceil(n / 4)).
 // Forward: y = x * (mask * scale) (scale = 1 / (1 - p), 0 for p = 1), mask as uint8 (0 or 1).
 // Backward: gx = gy * (mask * scale). Half and bfloat16 compute in float.
-#include <cuda_fp16.h>
-#include <cuda_bf16.h>
+#include "common.cuh"
 
 namespace {
-
-template <typename T> struct Acc { typedef float type; };
-template <> struct Acc<double> { typedef double type; };
-
-__device__ __forceinline__ float to_acc(float v) { return v; }
-__device__ __forceinline__ double to_acc(double v) { return v; }
-__device__ __forceinline__ float to_acc(__half v) { return __half2float(v); }
-__device__ __forceinline__ float to_acc(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-template <typename T> __device__ __forceinline__ T from_acc(typename Acc<T>::type v);
-template <> __device__ __forceinline__ float from_acc<float>(float v) { return v; }
-template <> __device__ __forceinline__ double from_acc<double>(double v) { return v; }
-template <> __device__ __forceinline__ __half from_acc<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <> __device__ __forceinline__ __nv_bfloat16 from_acc<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
 
 __device__ __forceinline__ uint4 philox4x32_10(uint4 ctr, uint2 key) {
   const unsigned int M0 = 0xD2511F53u, M1 = 0xCD9E8D57u;

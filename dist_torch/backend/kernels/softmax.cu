@@ -10,31 +10,10 @@
 //     loss = (1 - eps) * w[t] * (lse - x[t]) + eps / C * sum_c w[c] * (lse - x[c])
 //   ignored rows (t == ignore_index) give loss 0, row weight 0 and a zero gradient; targets
 //   outside [0, C) give a NaN loss (the caller validates targets).
-#include <cuda_fp16.h>
-#include <cuda_bf16.h>
+#include "common.cuh"
 
 namespace {
 
-template <typename T> struct Acc { typedef float type; };
-template <> struct Acc<double> { typedef double type; };
-
-__device__ __forceinline__ float to_acc(float v) { return v; }
-__device__ __forceinline__ double to_acc(double v) { return v; }
-__device__ __forceinline__ float to_acc(__half v) { return __half2float(v); }
-__device__ __forceinline__ float to_acc(__nv_bfloat16 v) { return __bfloat162float(v); }
-
-template <typename T> __device__ __forceinline__ T from_acc(typename Acc<T>::type v);
-template <> __device__ __forceinline__ float from_acc<float>(float v) { return v; }
-template <> __device__ __forceinline__ double from_acc<double>(double v) { return v; }
-template <> __device__ __forceinline__ __half from_acc<__half>(float v) {
-  return __float2half_rn(v);
-}
-template <> __device__ __forceinline__ __nv_bfloat16 from_acc<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
-
-__device__ __forceinline__ float xexp(float v) { return expf(v); }
-__device__ __forceinline__ double xexp(double v) { return exp(v); }
 __device__ __forceinline__ float xlog(float v) { return logf(v); }
 __device__ __forceinline__ double xlog(double v) { return log(v); }
 __device__ __forceinline__ float neg_inf(float) { return __int_as_float(0xff800000); }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.nn.modules.batchnorm import _BatchNorm
-from dist_torch.ops.norm import _narrow, _widen
+from dist_torch.ops.norm import _narrow, _widen, update_running_stats
 
 __all__ = ["SyncBatchNorm"]
 
@@ -49,13 +49,7 @@ class SyncBatchNormFunction(Primitive):
         var = _allreduce_sum(group, (xhat * xhat).sum(axis=axes)) / n
         invstd = 1.0 / xp.sqrt(var + eps)
         xhat *= invstd.reshape(shape)
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean.astype(running_mean.dtype, copy=False)
-        if running_var is not None:
-            running_var *= 1 - momentum
-            running_var += momentum * (var * (n / (n - 1))).astype(running_var.dtype,
-                                                                     copy=False)
+        update_running_stats(running_mean, running_var, mean, var * (n / (n - 1)), momentum)
         out = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
         if bias is not None:
             out += bias.reshape(shape)

@@ -26,13 +26,6 @@ FLOATS = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
 INTS = [torch.int64, torch.int32, torch.int8, torch.uint8]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def world():
-    if not dist.is_initialized():
-        dist.init_process_group("mpi")
-    yield
-
-
 def rank():
     return dist.get_rank()
 

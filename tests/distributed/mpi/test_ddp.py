@@ -21,13 +21,6 @@ pytestmark = pytest.mark.mpi(min_size=2)
 TOL = 1e-10
 
 
-@pytest.fixture(scope="module", autouse=True)
-def world():
-    if not dist.is_initialized():
-        dist.init_process_group("mpi")
-    yield
-
-
 def rank():
     return dist.get_rank()
 
