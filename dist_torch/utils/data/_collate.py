@@ -226,8 +226,17 @@ def default_convert(data):
 
 
 class EmptyBatch(list):
-    """The indices of a batch with no rows: one template index whose sample fixes the shapes
-    and dtypes; the fetcher collates it and keeps zero rows (see DistributedBatchSampler)."""
+    """A batch of no indices (an empty list) that remembers one ``template`` index: the
+    DataLoader's fetcher collates that sample and keeps zero rows of it, so a rank without
+    rows of a global batch still gets tensors of the right shapes and dtypes (see
+    DistributedBatchSampler)."""
+
+    def __init__(self, template):
+        super().__init__()
+        self.template = template
+
+    def __reduce__(self):  # pickled to worker processes
+        return (EmptyBatch, (self.template,))
 
 
 def zero_rows(batch):

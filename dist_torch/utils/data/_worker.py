@@ -141,7 +141,7 @@ class _MapDatasetFetcher:
 
     def fetch(self, possibly_batched_index):
         if type(possibly_batched_index) is EmptyBatch:
-            return zero_rows(self.fetch(list(possibly_batched_index)))
+            return zero_rows(self.fetch([possibly_batched_index.template]))
         if not self.auto_collation:
             return self.collate_fn(self.dataset[possibly_batched_index])
         if self._getitems is not None:

@@ -134,7 +134,7 @@ class DistributedBatchSampler(Sampler):
             share = list(batch[start:start + per + (self.rank < extra)])
             # a global batch smaller than the world leaves some ranks no rows: they still
             # take part in every collective, with zero-row tensors of the right shape
-            yield share if share or not batch else EmptyBatch(batch[:1])
+            yield share if share or not batch else EmptyBatch(batch[0])
 
     def __len__(self) -> int:
         return len(self.batch_sampler)
