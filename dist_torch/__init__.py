@@ -57,5 +57,15 @@ from dist_torch import optim
 from dist_torch import distributed
 from dist_torch.serialization import load, save
 from dist_torch import vision
+from dist_torch import amp
+from dist_torch.amp import autocast
+from dist_torch.amp._policy import (autocast_decrement_nesting, autocast_increment_nesting,
+                                    clear_autocast_cache, get_autocast_cpu_dtype,
+                                    get_autocast_dtype, get_autocast_gpu_dtype,
+                                    is_autocast_cache_enabled, is_autocast_cpu_enabled,
+                                    is_autocast_enabled, set_autocast_cache_enabled,
+                                    set_autocast_cpu_dtype, set_autocast_cpu_enabled,
+                                    set_autocast_dtype, set_autocast_enabled,
+                                    set_autocast_gpu_dtype)
 
 __version__ = "0.1.0"

@@ -67,6 +67,9 @@ class Generator:
 
     def __init__(self, device="cpu"):
         self.device = as_device(device)
+        if self.device.type == "cuda":
+            from dist_torch.backend import cuda
+            cuda.require("torch.Generator(device='cuda')")
         self.manual_seed(_DEFAULT_SEED)
 
     def manual_seed(self, seed) -> Generator:

@@ -94,8 +94,8 @@ def promote(a, b):
         return promote(*((a, _wrap(b)) if a_t else (_wrap(a), b)))
     if a_t and b_t:
         if a._data.dtype == b._data.dtype:
-            if type(a._data) is not type(b._data):
-                check_same_device(a, b)
+            if type(a._data) is not type(b._data) or type(a._data) is not np.ndarray:
+                check_same_device(a, b)  # CPU and CUDA, or two CUDA devices
             return a, b
         check_same_device(a, b)
         np_dtype = result_dtype(a, b).numpy_dtype

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._erf import erf_array
@@ -431,6 +432,7 @@ def hardshrink(input, lambd=0.5) -> Tensor:
     return Hardshrink.apply(input, lambd)
 
 
+@autocast_op("prelu")
 def prelu(input, weight) -> Tensor:
     """``max(0, x) + weight * min(0, x)`` with one learnable slope per channel (dim 1).
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
+from dist_torch.ops._matmul import _mm
 
 __all__ = []
 
@@ -28,7 +29,7 @@ class Attention(Primitive):
 
     def forward(ctx, q, k, v, mask, keep, scale, causal, dropout_scale, safe, weights):
         xp = array_module(q)
-        scores = xp.matmul(q, xp.swapaxes(k, -1, -2))
+        scores = _mm(q, xp.swapaxes(k, -1, -2))
         scores *= scale
         if causal:
             n_q, n_k = q.shape[-2], k.shape[-2]
@@ -54,7 +55,7 @@ class Attention(Primitive):
             dropped *= dropout_scale
         else:
             dropped = attn
-        out = xp.matmul(dropped, v)
+        out = _mm(dropped, v)
         ctx.scale, ctx.dropout_scale = scale, dropout_scale
         ctx.save_for_backward(q, k, v, attn, keep)
         if weights:
@@ -68,9 +69,9 @@ class Attention(Primitive):
         dropped = attn if keep is None else attn * keep * ctx.dropout_scale
         gq = gk = gv = gmask = None
         if grad is not None and needs[2]:
-            gv = xp.matmul(xp.swapaxes(dropped, -1, -2), grad)
+            gv = _mm(xp.swapaxes(dropped, -1, -2), grad)
         if grad is not None:
-            g_attn = xp.matmul(grad, xp.swapaxes(v, -1, -2))
+            g_attn = _mm(grad, xp.swapaxes(v, -1, -2))
             if grad_weights is not None:
                 g_attn += grad_weights
         else:
@@ -85,7 +86,7 @@ class Attention(Primitive):
         if needs[3]:
             gmask = g_scores
         if needs[0]:
-            gq = xp.matmul(g_scores, k) * ctx.scale
+            gq = _mm(g_scores, k) * ctx.scale
         if needs[1]:
-            gk = xp.matmul(xp.swapaxes(g_scores, -1, -2), q) * ctx.scale
+            gk = _mm(xp.swapaxes(g_scores, -1, -2), q) * ctx.scale
         return gq, gk, gv, gmask, None

@@ -14,9 +14,12 @@ import math
 import warnings
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._im2col import col2im, im2col, out_size, pad_spatial
+from dist_torch.ops._matmul import _mm
+from dist_torch.ops._util import check_same_device
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -57,16 +60,15 @@ def batch_major(y, n, spatial, bias=None):
 
 def _grouped_matmul(a, b, groups, transpose_a=False, transpose_b=False):
     """``a @ b`` per group: ``a`` is ``(groups * r, k)``, ``b`` is ``(groups * k', c)``."""
-    xp = array_module(a)
     if groups == 1:
-        return xp.matmul(a.T if transpose_a else a, b.T if transpose_b else b)
+        return _mm(a.T if transpose_a else a, b.T if transpose_b else b)
     a3 = a.reshape(groups, -1, a.shape[-1])
     b3 = b.reshape(groups, -1, b.shape[-1])
     if transpose_a:
         a3 = a3.transpose(0, 2, 1)
     if transpose_b:
         b3 = b3.transpose(0, 2, 1)
-    out = xp.matmul(a3, b3)
+    out = _mm(a3, b3)
     return out.reshape(-1, out.shape[-1])
 
 
@@ -203,6 +205,12 @@ def _type_name(np_dtype):
     return from_numpy_dtype(np_dtype).name
 
 
+def _check_devices(input, weight, bias):
+    check_same_device(input, weight)
+    if bias is not None:
+        check_same_device(input, bias)
+
+
 def _check_dtypes(x, w, b):
     if x.dtype != w.dtype:
         raise RuntimeError(f"expected scalar type {_LEGACY_TYPE_NAMES[_type_name(x.dtype)]} but "
@@ -273,6 +281,7 @@ def _same_pads(kernel, dilation):
 def _convnd(nd, fname, input, weight, bias, stride, padding, dilation, groups):
     _check_tensor(input, fname, "input", 1)
     _check_tensor(weight, fname, "weight", 2)
+    _check_devices(input, weight, bias)
     x, w = input._data, weight._data
     b = None if bias is None else bias._data
     if x.ndim not in (nd + 1, nd + 2):
@@ -334,6 +343,7 @@ def _convnd(nd, fname, input, weight, bias, stride, padding, dilation, groups):
     return out if batched else out.squeeze(0)
 
 
+@autocast_op("conv1d")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """1-D convolution (cross-correlation) over ``(N, C, L)`` or unbatched ``(C, L)`` input.
 
@@ -347,6 +357,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     return _convnd(1, "conv1d", input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_op("conv2d")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution (cross-correlation) over ``(N, C, H, W)`` or unbatched ``(C, H, W)``.
 
@@ -369,6 +380,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     return _convnd(2, "conv2d", input, weight, bias, stride, padding, dilation, groups)
 
 
+@autocast_op("conv3d")
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """3-D convolution over ``(N, C, D, H, W)`` or unbatched ``(C, D, H, W)`` input."""
     return _convnd(3, "conv3d", input, weight, bias, stride, padding, dilation, groups)
@@ -378,6 +390,7 @@ def _conv_transposend(nd, fname, input, weight, bias, stride, padding, output_pa
                       dilation):
     _check_tensor(input, fname, "input", 1)
     _check_tensor(weight, fname, "weight", 2)
+    _check_devices(input, weight, bias)
     x, w = input._data, weight._data
     b = None if bias is None else bias._data
     if x.ndim not in (nd + 1, nd + 2):
@@ -444,6 +457,7 @@ def _conv_transposend(nd, fname, input, weight, bias, stride, padding, output_pa
     return result if batched else result.squeeze(0)
 
 
+@autocast_op("conv_transpose1d")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1) -> Tensor:
     """1-D transposed convolution ("deconvolution") over ``(N, C_in, L)`` or ``(C_in, L)``.
@@ -455,6 +469,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              output_padding, groups, dilation)
 
 
+@autocast_op("conv_transpose2d")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1) -> Tensor:
     """2-D transposed convolution ("deconvolution"), the gradient of conv2d w.r.t. its input.
@@ -471,6 +486,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                              output_padding, groups, dilation)
 
 
+@autocast_op("conv_transpose3d")
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1) -> Tensor:
     """3-D transposed convolution over ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``."""

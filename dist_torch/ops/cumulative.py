@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._reduce import LOW_FLOATS, data_of, write_out
@@ -85,6 +86,7 @@ def _cumulative(prim, fname, input, dim, dtype):
     return prim.apply(input, dim=wrap_dim(dim, data.ndim), dtype=np_dtype)
 
 
+@autocast_op("cumsum")
 def cumsum(input, dim=None, *, dtype=None, out=None, axis=None) -> Tensor:
     """Running sums along ``dim``; ints and bools accumulate in int64.
 
@@ -97,6 +99,7 @@ def cumsum(input, dim=None, *, dtype=None, out=None, axis=None) -> Tensor:
     return result if out is None else write_out("cumsum", result, out)
 
 
+@autocast_op("cumprod")
 def cumprod(input, dim=None, *, dtype=None, out=None, axis=None) -> Tensor:
     """Running products along ``dim``; the gradient is exact even with zeros in the input."""
     result = _cumulative(Cumprod, "cumprod", input, dim if axis is None else axis, dtype)

@@ -21,6 +21,7 @@ import numpy as np
 
 from dist_torch._dtype import from_numpy_dtype
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._pointwise import write_out
@@ -362,6 +363,7 @@ def _sublist_equation(args):
 
 # --------------------------------------------------------------------------- public functions
 
+@autocast_op("einsum")
 def einsum(*args) -> Tensor:
     """Sum of products over labelled dimensions, as torch.einsum.
 
@@ -430,6 +432,7 @@ def _dims_list(value, argname, position):
     return list(value)
 
 
+@autocast_op("tensordot")
 def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
     """Contract dims of ``a`` with dims of ``b``: the result has ``a``'s remaining dims, then
     ``b``'s.
@@ -493,6 +496,7 @@ def _unique_dims(dims, ndim):
     return out
 
 
+@autocast_op("inner")
 def inner(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Inner product over the last dim: the result has shape ``a.shape[:-1] + b.shape[:-1]``
     (a plain product when either operand is 0-dim)."""

@@ -11,6 +11,7 @@ import numpy as np
 from dist_torch._tensor import Tensor
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
+from dist_torch.ops._util import check_same_device
 
 __all__ = ["embedding", "embedding_renorm_"]
 
@@ -109,6 +110,7 @@ def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """torch.embedding: ``weight[indices]`` (``padding_idx`` -1 means none; the gradient is
     dense even with ``sparse=True``). Prefer :func:`torch.nn.functional.embedding`."""
+    check_same_device(weight, indices)
     idx = indices._data
     check_indices(idx, weight._data.shape[0])
     return Embedding.apply(weight, idx, padding_idx if padding_idx >= 0 else None,

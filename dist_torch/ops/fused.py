@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._pointwise import (
@@ -73,6 +74,7 @@ def _fused_value(value, np_dtype):
     return value
 
 
+@autocast_op("addcmul")
 def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
     """``input + value * tensor1 * tensor2``, broadcasting all three."""
     (a, t1, t2), np_dtype = _promote_all("addcmul", input, tensor1, tensor2)
@@ -82,6 +84,7 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
     return result if out is None else write_out(out, result, "addcmul")
 
 
+@autocast_op("addcdiv")
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
     """``input + value * tensor1 / tensor2``, broadcasting all three (floating division)."""
     if isinstance(tensor1, Tensor) and isinstance(tensor2, Tensor) and \

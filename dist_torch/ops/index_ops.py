@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._indexing_util import (
@@ -234,6 +235,7 @@ def _index_copy(self, dim, index, source, inplace):
     return IndexCopy.apply(self, source, idx, dim=dim)
 
 
+@autocast_op("index_copy")
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out=None) -> Tensor:
     """A copy of ``input`` with the slices of ``source`` written at ``index`` along ``dim``."""
     return _index_copy(input, dim, index, source, False)

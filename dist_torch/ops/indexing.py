@@ -14,6 +14,7 @@ import operator
 import numpy as np
 
 from dist_torch._tensor import Tensor, _wrap, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd import grad_mode
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive, _make_view
 from dist_torch.backend import array_module, to_device
@@ -257,6 +258,7 @@ def _take_history(t: Tensor, out: Tensor) -> None:
     t._grad_fn, t._output_nr, t._requires_grad = out._grad_fn, 0, True
 
 
+@autocast_op("index_put")
 def index_put(input: Tensor, indices, values, accumulate=False) -> Tensor:
     """A copy of ``input`` with ``values`` written at ``indices`` (a tuple of index tensors);
     ``accumulate=True`` adds instead (duplicates accumulate)."""

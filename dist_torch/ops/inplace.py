@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import no_autocast
 from dist_torch.autograd import grad_mode
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive
 from dist_torch.backend import array_module
@@ -48,6 +49,7 @@ def check_writable(self: Tensor) -> None:
                            "tensor before performing the operation.")
 
 
+@no_autocast
 def inplace(self: Tensor, fn, *args, **kwargs) -> Tensor:
     """Run ``fn(self, *args, **kwargs)`` (an out-of-place op) and store the result in ``self``."""
     check_inplace_allowed(self)

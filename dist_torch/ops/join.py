@@ -7,6 +7,7 @@ primitives below see arrays of one dtype.
 from __future__ import annotations
 
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.autograd.grad_mode import state as _grad_state
 from dist_torch.backend import array_module
@@ -124,6 +125,7 @@ def write_out(fname, out, result, inputs):
     return out
 
 
+@autocast_op("cat")
 def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
     """Concatenate tensors along an existing dimension ``dim``; sizes must agree elsewhere.
     Dtypes are promoted; 1-D empty tensors of shape (0,) are skipped, as in torch.
@@ -178,6 +180,7 @@ def concatenate(tensors, axis: int = 0, out=None) -> Tensor:
     return cat(tensors, axis, out=out)
 
 
+@autocast_op("stack")
 def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
     """Join equally shaped tensors along a new dimension ``dim``.
 

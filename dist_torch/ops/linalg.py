@@ -13,6 +13,7 @@ import numpy as np
 
 from dist_torch._broadcast import broadcast_shapes
 from dist_torch._tensor import Tensor, _wrap, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.backend import array_module
 from dist_torch.ops._matmul import (
     Addbmm,
@@ -55,6 +56,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------- public functions
 
+@autocast_op("matmul")
 def matmul(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """Matrix product with torch's rules for every rank.
 
@@ -111,6 +113,7 @@ def _matmul(input, other):
     return Matmul.apply(input, other)
 
 
+@autocast_op("mm")
 def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """Product of two matrices, ``(n, k) @ (k, p) -> (n, p)``; no broadcasting."""
     _check_tensor(input, "mm", "input", 1)
@@ -126,6 +129,7 @@ def mm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     return result if out is None else write_out(out, result, "mm")
 
 
+@autocast_op("bmm")
 def bmm(input: Tensor, mat2: Tensor, *, out=None) -> Tensor:
     """Batched matrix product, ``(B, n, k) @ (B, k, p) -> (B, n, p)``; no broadcasting."""
     _check_tensor(input, "bmm", "input", 1)
@@ -150,6 +154,7 @@ def _check_mv_ranks(c_ndim, a, b):
                            f"{b.ndim}")
 
 
+@autocast_op("mv")
 def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
     """Matrix-vector product, ``(n, k) @ (k,) -> (n,)``."""
     _check_tensor(input, "mv", "input", 1)
@@ -162,6 +167,7 @@ def mv(input: Tensor, vec: Tensor, *, out=None) -> Tensor:
     return result if out is None else write_out(out, result, "mv")
 
 
+@autocast_op("dot")
 def dot(input: Tensor, tensor: Tensor, *, out=None) -> Tensor:
     """Inner product of two 1-D tensors of equal length and dtype (0-dim result)."""
     _check_tensor(input, "dot", "input", 1)
@@ -172,6 +178,7 @@ def dot(input: Tensor, tensor: Tensor, *, out=None) -> Tensor:
     return result if out is None else write_out(out, result, "dot")
 
 
+@autocast_op("vdot")
 def vdot(input: Tensor, other: Tensor, *, out=None) -> Tensor:
     """``dot`` with the first argument conjugated; the same as ``dot`` for real tensors."""
     _check_tensor(input, "vdot", "input", 1)
@@ -199,6 +206,7 @@ def outer(input: Tensor, vec2: Tensor, *, out=None) -> Tensor:
 ger = outer
 
 
+@autocast_op("addmm")
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to ``(n, p)``.
 
@@ -229,6 +237,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1, out=Non
     return result if out is None else write_out(out, result, "addmm")
 
 
+@autocast_op("addmv")
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat @ vec)``; ``input`` broadcasts to ``(n,)``."""
     for position, (argname, t) in enumerate((("input", input), ("mat", mat), ("vec", vec)), 1):
@@ -258,6 +267,7 @@ def _batch_args(fname, input, batch1, batch2, target_dims):
     return c, a, b
 
 
+@autocast_op("baddbmm")
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
             out=None) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``; ``input`` broadcasts to ``(B, n, p)``."""
@@ -278,6 +288,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
     return result if out is None else write_out(out, result, "baddbmm")
 
 
+@autocast_op("addbmm")
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
            out=None) -> Tensor:
     """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``; ``input`` broadcasts to
@@ -305,6 +316,7 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1,
     return result if out is None else write_out(out, result, "addbmm")
 
 
+@autocast_op("addr")
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * outer(vec1, vec2)``, with type promotion of all three.
 
@@ -345,6 +357,7 @@ def _addr_bool(c, x, y, beta, alpha):
     return _wrap(out)
 
 
+@autocast_op("linalg_vecdot")
 def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     """torch.linalg.vecdot: ``sum(x * y, dim)`` over the broadcast of ``x`` and ``y``."""
     _check_tensor(x, "linalg_vecdot", "x", 1)
@@ -363,12 +376,14 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 
 # --------------------------------------------------------------------------- Tensor methods
 
+@autocast_op("matmul")
 def _matmul_operator(self, other):
     if not isinstance(other, Tensor):
         return NotImplemented
     return _matmul(self, other)
 
 
+@autocast_op("matmul")
 def _rmatmul_operator(self, other):
     if not isinstance(other, Tensor):
         return NotImplemented

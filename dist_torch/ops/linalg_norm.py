@@ -14,6 +14,7 @@ import numpy as np
 
 from dist_torch import _dtype
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.backend import array_module
 from dist_torch.ops._reduce import (
     LOW_FLOATS,
@@ -86,6 +87,7 @@ def _format_ord(ord) -> str:
     return f"{ord:g}" if isinstance(ord, float) else str(ord)
 
 
+@autocast_op("linalg_vector_norm")
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None) -> Tensor:
     """The ``ord``-norm of ``x`` over ``dim`` (all elements when None), as a vector.
 
@@ -147,6 +149,7 @@ def _matrix_dims(A, dim):  # noqa: N803 - torch's argument name
     return rows, cols
 
 
+@autocast_op("linalg_matrix_norm")
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,  # noqa: N803
                 out=None) -> Tensor:
     """The ``ord`` matrix norm over the two dims ``dim`` (the last two by default).
@@ -178,6 +181,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,  # noq
     return (amax if ord > 0 else amin)(sums, other, keepdim, out=out)
 
 
+@autocast_op("linalg_norm")
 def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None,  # noqa: N803
                 out=None) -> Tensor:
     """torch.linalg.norm: a vector norm over one dim (or all, when ``ord`` is None), or a
@@ -202,6 +206,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None,  # noqa: N8
                        f"or 2D. Got {data.ndim}D.")
 
 
+@autocast_op("norm")
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None) -> Tensor:
     """torch.norm: the ``p``-norm over ``dim`` ('fro' and numbers are vector norms over the
     given dims; prefer :func:`torch.linalg.vector_norm` / ``matrix_norm``).

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
-from dist_torch.backend import array_module
+from dist_torch.ops._matmul import _mm
+from dist_torch.ops._util import check_same_device
 
 __all__ = []
 
@@ -17,7 +19,7 @@ class Linear(Primitive):
         ctx.x_shape = x.shape
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         ctx.save_for_backward(x2 if needs[1] else None, weight if needs[0] else None)
-        out = array_module(x).matmul(x2, weight.T)
+        out = _mm(x2, weight.T)
         if bias is not None:
             out += bias
         if x.ndim != 2:
@@ -27,14 +29,14 @@ class Linear(Primitive):
     def backward(ctx, grad):
         x2, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        xp = array_module(grad)
         g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
-        grad_x = xp.matmul(g2, weight).reshape(ctx.x_shape) if needs[0] else None
-        grad_w = xp.matmul(g2.T, x2) if needs[1] else None
+        grad_x = _mm(g2, weight).reshape(ctx.x_shape) if needs[0] else None
+        grad_w = _mm(g2.T, x2) if needs[1] else None
         grad_b = g2.sum(axis=0) if len(needs) > 2 and needs[2] else None
         return grad_x, grad_w, grad_b
 
 
+@autocast_op("linear")
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` over the last dimension of ``input``.
 
@@ -42,6 +44,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         input ``(*, in_features)``, weight ``(out_features, in_features)``, bias
         ``(out_features)``, output ``(*, out_features)``.
     """
+    check_same_device(input, weight)
+    if bias is not None:
+        check_same_device(input, bias)
     x, w = input._data, weight._data
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[-1]:
         rows = x.size // x.shape[-1] if x.ndim and x.shape[-1] else (1 if x.ndim < 2 else 0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._reduce import LOW_FLOATS
@@ -266,12 +267,14 @@ def batch_norm(input, weight, bias, running_mean, running_var, training, momentu
     return fn(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
+@autocast_op("layer_norm")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
     """``torch.layer_norm``; see ``F.layer_norm``."""
     from dist_torch.nn.functional.normalization import layer_norm as fn
     return fn(input, normalized_shape, weight, bias, eps)
 
 
+@autocast_op("group_norm")
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enabled=True):
     """``torch.group_norm``; see ``F.group_norm``."""
     from dist_torch.nn.functional.normalization import group_norm as fn

@@ -13,6 +13,7 @@ import numpy as np
 
 from dist_torch import _dtype
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._pointwise import (
@@ -110,6 +111,7 @@ class RPow(Primitive):
         return None, grad * out * (math.log(s) if s > 0 else math.nan)
 
 
+@autocast_op("pow")
 def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001 - torch name
     """``input ** exponent``: tensor ** scalar, tensor ** tensor or scalar ** tensor.
 
@@ -175,6 +177,7 @@ def float_power(input, exponent, *, out=None) -> Tensor:
     return pow(base, exponent, out=out)
 
 
+@autocast_op("pow")
 def _rpow_method(self, other):
     return pow(other, self)
 

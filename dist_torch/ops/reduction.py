@@ -11,6 +11,7 @@ import numpy as np
 
 from dist_torch import return_types
 from dist_torch._tensor import Tensor, _wrap, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._reduce import (
@@ -61,6 +62,7 @@ def _sum_dtype(data, dtype):
     return _INT64 if data.dtype.kind in "biu" else None
 
 
+@autocast_op("sum")
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None,  # noqa: A001
         keepdims=None) -> Tensor:
     """Sum of the elements over ``dim`` (an int, a tuple of ints, or None for all).
@@ -209,6 +211,7 @@ class ProdAll(Prod):
     _name = "ProdBackward0"
 
 
+@autocast_op("prod")
 def prod(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None,
          keepdims=None) -> Tensor:
     """Product of the elements (over one ``dim`` when given); ints and bools give int64."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._indexing_util import (
@@ -284,6 +285,7 @@ def _scatter_add(input, dim, index, src, inplace):
     return ScatterAdd.apply(input, src, index._data, dim=dim)
 
 
+@autocast_op("scatter_add")
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added along ``dim`` at ``index`` (duplicates add up)."""
     return _scatter_add(input, dim, index, src, False)

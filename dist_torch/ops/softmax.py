@@ -11,6 +11,7 @@ import numpy as np
 
 from dist_torch import _dtype
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._reduce import (
@@ -94,6 +95,7 @@ def _softmax_input(fname, x, dim, dtype):
     return x, wrap_dim(dim, data.ndim)
 
 
+@autocast_op("softmax")
 def softmax(input, dim, dtype=None, *, _stacklevel=5) -> Tensor:
     """``exp(x) / exp(x).sum(dim)``, computed stably; ``dtype`` casts the input first.
 
@@ -106,6 +108,7 @@ def softmax(input, dim, dtype=None, *, _stacklevel=5) -> Tensor:
     return Softmax.apply(x, dim=d)
 
 
+@autocast_op("log_softmax")
 def log_softmax(input, dim, dtype=None, *, _stacklevel=5) -> Tensor:
     """``log(softmax(x, dim))`` computed stably (finite for large or very negative inputs)."""
     x, d = _softmax_input("log_softmax", input, dim, dtype)
@@ -135,6 +138,7 @@ class Logsumexp(Reduction):
             return ctx._kept(grad) * xp.exp(a - kept)
 
 
+@autocast_op("logsumexp")
 def logsumexp(input, dim, keepdim=False, *, out=None, axis=None, keepdims=None) -> Tensor:
     """``log(exp(input).sum(dim))`` computed stably; integer inputs give the default float.
 

@@ -12,6 +12,7 @@ import warnings
 
 from dist_torch import _dtype
 from dist_torch._tensor import Tensor, bind_methods
+from dist_torch.amp._policy import autocast_factory, autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops import elementwise as _elementwise
@@ -341,6 +342,7 @@ class Abs(Primitive):
 
 # --------------------------------------------------------------------------- public functions
 
+@autocast_factory(1)
 def _float_function(op, name, doc):
     """torch.<name>: integer and bool inputs are computed in the default float dtype."""
     def fn(input, *, out=None):
@@ -402,6 +404,7 @@ def relu(input) -> Tensor:
     return Relu.apply(input)
 
 
+@autocast_op("square")
 def square(input, *, out=None) -> Tensor:
     """``input ** 2`` (integer dtypes are kept; bool gives int64, as in torch)."""
     return _elementwise.pow(input, 2, out=out)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.ops import activation as _act
 from dist_torch.ops import softmax as _softmax
 from dist_torch.ops import unary as _unary
@@ -173,6 +174,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
     return run(_mish, input, inplace)
 
 
+@autocast_op("softplus")
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, and ``x`` where ``beta * x > threshold``."""
     check_floating(input, "softplus_cpu")
@@ -260,6 +262,7 @@ def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
+@autocast_op("softmax")
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``exp(x) / exp(x).sum(dim)`` along ``dim``; ``dtype`` casts the input first.
 
@@ -271,6 +274,7 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     return _softmax.softmax(input, dim, dtype)
 
 
+@autocast_op("log_softmax")
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype=None) -> Tensor:
     """``log(softmax(x, dim))`` computed stably."""

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.ops._reduce import type_name
 from dist_torch.ops.attention import Attention
 from dist_torch.ops.linear import linear
@@ -65,6 +66,7 @@ def _attention(q, k, v, mask, dropout_p, is_causal, scale, safe, weights):
                            dropout_scale=dropout_scale, safe=safe, weights=weights)
 
 
+@autocast_op("scaled_dot_product_attention")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, enable_gqa=False) -> Tensor:
     """``softmax(query @ key^T * scale + mask) @ value`` with optional dropout.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dist_torch._tensor import Tensor, _wrap
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd import grad_mode
 from dist_torch.backend import array_module
 from dist_torch.ops import linalg_norm as _norm
@@ -43,6 +44,7 @@ def _clamped_norm(x: Tensor, dim: int, eps: float) -> Tensor:
     return _wrap(xp.maximum(n._data, eps).astype(n._data.dtype))
 
 
+@autocast_op("cosine_similarity")
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """Cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcasting):
     ``sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps))``."""
@@ -63,6 +65,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
+@autocast_op("pairwise_distance")
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
     """``||x1 - x2 + eps||_p`` over the last dimension (broadcasting).
@@ -74,6 +77,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return _norm.vector_norm(x1 - x2 + eps, p, ndim - 1 if ndim else None, keepdim)
 
 
+@autocast_op("pdist")
 def pdist(input: Tensor, p: float = 2) -> Tensor:
     """The p-norm distances between every pair of rows of ``input`` ``(N, M)``, as the
     condensed vector of the upper triangle (``N * (N - 1) / 2`` values)."""

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd import grad_mode
 from dist_torch.ops import loss as _loss
 from dist_torch.ops import softmax as _softmax
@@ -139,6 +140,7 @@ def _class_targets(input: Tensor, target: Tensor, weight, ignore_index: int):
     return w, mask
 
 
+@autocast_op("cross_entropy_loss")
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -205,6 +207,7 @@ def _cross_entropy_probabilities(input, target, weight, reduction, label_smoothi
     return loss.sum() if reduction == "sum" else loss
 
 
+@autocast_op("nll_loss")
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index targets given log-probabilities ``input``.
@@ -244,6 +247,7 @@ def _check_weight_shape(input: Tensor, weight) -> None:
         raise ValueError("Weights and input must have the same size.")
 
 
+@autocast_op("mse_loss")
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean squared error ``(input - target) ** 2``, reduced.
@@ -259,6 +263,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _regression(_loss.MseLoss, "mse_cpu", input, target, reduction)
 
 
+@autocast_op("l1_loss")
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean absolute error ``|input - target|``, reduced (optionally weighted)."""
@@ -271,6 +276,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return apply_reduction(loss, reduction)
 
 
+@autocast_op("smooth_l1_loss")
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """``0.5 * d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta`` (``d`` the error);
@@ -282,6 +288,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     return _regression(_loss.SmoothL1Loss, "smooth_l1_cpu", input, target, reduction, beta)
 
 
+@autocast_op("huber_loss")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """``0.5 * d**2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``."""
@@ -319,6 +326,7 @@ def _broadcast_weight(weight: Tensor, shape: tuple, index: int = 1):
                        f"{list(ws)}")
 
 
+@autocast_op("binary_cross_entropy")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """``-w * (t * log(x) + (1 - t) * log(1 - x))`` for probabilities ``x`` in [0, 1]; the
@@ -346,6 +354,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _loss.BinaryCrossEntropy.apply(input, target, w, reduction)
 
 
+@autocast_op("binary_cross_entropy_with_logits")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None, size_average=None,
                                      reduce=None, reduction: str = "mean",
@@ -388,6 +397,7 @@ def _shape_check(shape, target_shape):
 
 # --------------------------------------------------------------------------- distributions
 
+@autocast_op("kl_div")
 def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """Kullback-Leibler divergence ``target * (log(target) - input)`` for log-probabilities

@@ -11,6 +11,7 @@ import numpy as np
 
 from dist_torch._finfo import finfo
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.ops._reduce import LOW_FLOATS, is_floating, type_name
 from dist_torch.ops.norm import BatchNorm, GroupNorm, LayerNorm
 
@@ -137,6 +138,7 @@ def _normalized_shape(normalized_shape, fname):
     return [int(s) for s in normalized_shape]
 
 
+@autocast_op("layer_norm")
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Tensor:
     """Normalize ``input`` over its last ``len(normalized_shape)`` dims, then scale by
     ``weight`` and shift by ``bias`` (both of shape ``normalized_shape``)."""
@@ -163,6 +165,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Ten
     return LayerNorm.apply(input, weight, bias, ndim=len(shape), eps=eps)
 
 
+@autocast_op("group_norm")
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5) -> Tensor:
     """Normalize ``input`` ``(N, C, *)`` over each group of ``C // num_groups`` channels (and
     the spatial dims), then apply a per-channel ``weight`` and ``bias``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op, max_pool3d_op
 from dist_torch.ops import pooling as _pool
 from dist_torch.ops._im2col import out_size
 from dist_torch.ops.resample import area_taps, resample_class
@@ -175,6 +176,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                      ceil_mode, return_indices)
 
 
+@autocast_op("max_pool3d", resolve=max_pool3d_op)
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """3-D max pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)`` (see :func:`max_pool2d`)."""
@@ -296,6 +298,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                      count_include_pad, divisor_override)
 
 
+@autocast_op("avg_pool3d")
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """3-D average pooling over ``(N, C, D, H, W)`` or ``(C, D, H, W)``."""
@@ -405,6 +408,7 @@ def adaptive_avg_pool2d(input, output_size) -> Tensor:
     return _adaptive_avg(2, "adaptive_avg_pool2d", input, output_size)
 
 
+@autocast_op("adaptive_avg_pool3d")
 def adaptive_avg_pool3d(input, output_size) -> Tensor:
     """Average pooling to a fixed ``(D_out, H_out, W_out)`` (see :func:`adaptive_avg_pool2d`)."""
     return _adaptive_avg(3, "adaptive_avg_pool3d", input, output_size)
@@ -440,6 +444,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _adaptive_max(2, "adaptive_max_pool2d", input, output_size, return_indices)
 
 
+@autocast_op("adaptive_max_pool3d")
 def adaptive_max_pool3d(input, output_size, return_indices=False):
     """Max pooling to a fixed ``(D_out, H_out, W_out)`` (see :func:`adaptive_max_pool2d`)."""
     return _adaptive_max(3, "adaptive_max_pool3d", input, output_size, return_indices)
@@ -519,6 +524,7 @@ def _max_unpool(nd, fname, input, indices, kernel_size, stride, padding, output_
     return out.squeeze(0) if unbatched else out
 
 
+@autocast_op("max_unpool2d")
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Partial inverse of :func:`max_pool2d`: each value goes to its ``indices`` position in
     a zero plane of size ``(H_in - 1) * stride - 2 * padding + kernel_size`` (or
@@ -527,6 +533,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
                        output_size)
 
 
+@autocast_op("max_unpool3d")
 def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
     """Partial inverse of :func:`max_pool3d` (see :func:`max_unpool2d`)."""
     return _max_unpool(3, "max_unpool3d", input, indices, kernel_size, stride, padding,

@@ -7,6 +7,7 @@ import math
 import warnings
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op, interpolate_op, pad_op
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES
 from dist_torch.ops.fold import pixel_shuffle, pixel_unshuffle
 from dist_torch.ops.padding import check_pad, constant_pad
@@ -32,6 +33,7 @@ _PAD_NODES = {"reflect": "ReflectionPad{}DBackward0", "replicate": "ReplicationP
               "circular": "CopySlices"}
 
 
+@autocast_op("pad", resolve=pad_op)
 def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     """Pad the trailing dims of ``input``.
 
@@ -103,6 +105,7 @@ def _kernel_name(mode, dim):
     return f"compute_indices_weights_{'nearest' if kind.startswith('nearest') else kind}"
 
 
+@autocast_op("interpolate", resolve=interpolate_op)
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
                 align_corners=None, recompute_scale_factor=None, antialias: bool = False):
     """Resize the spatial dims of a ``(N, C, *spatial)`` input (1 to 3 spatial dims).
