@@ -9,6 +9,7 @@ from dist_torch._tensor import Tensor, _wrap, bind_methods
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._indexing_util import check_inplace, inplace_apply
+from dist_torch.ops._util import check_same_device
 
 __all__ = ["masked_fill", "masked_select", "masked_scatter", "nonzero", "argwhere"]
 
@@ -72,6 +73,7 @@ class MaskedFillTensor(MaskedFill):
 
 def _masked_fill(self, mask, value, inplace):
     _check_mask(mask, "masked_fill")
+    check_same_device(self, mask)
     m = mask._data
     if m.dtype != np.bool_:
         raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "

@@ -216,3 +216,28 @@ def test_ops_mixing_cpu_and_cuda_raise_torchs_error(fake_cuda, op):
                                            "but found at least two devices, (cpu and cuda:0|"
                                            "cuda:0 and cpu)!"):
         op(g, c)
+
+
+F = torch.nn.functional
+
+
+@pytest.mark.parametrize("op", [
+    lambda make: F.linear(torch.ones(2, 3), make(np.ones((4, 3)))),
+    lambda make: F.linear(torch.ones(2, 3), torch.ones(4, 3), make(np.ones(4))),
+    lambda make: F.conv2d(torch.ones(1, 2, 5, 5), make(np.ones((3, 2, 3, 3)))),
+    lambda make: F.embedding(torch.tensor([0, 1]), make(np.ones((4, 3)))),
+    lambda make: F.layer_norm(torch.ones(2, 3), [3], make(np.ones(3))),
+    lambda make: F.cross_entropy(torch.ones(2, 3), make(np.zeros(2), dtype=np.int64)),
+    lambda make: torch.ones(2, 3).masked_fill(make(np.ones((2, 3)), dtype=np.bool_), 0.0),
+], ids=["linear-weight", "linear-bias", "conv2d", "embedding", "layer_norm",
+        "cross_entropy-target", "masked_fill-mask"])
+def test_layers_mixing_cpu_and_cuda_raise_torchs_error(fake_cuda, op):
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device, "
+                                           "but found at least two devices, (cpu and cuda:0|"
+                                           "cuda:0 and cpu)!"):
+        op(fake_cuda)
+
+
+def test_two_cuda_devices_in_one_op_raise(fake_cuda):
+    with pytest.raises(RuntimeError, match="cuda:0 and cuda:1"):
+        fake_cuda(np.ones(3)) + fake_cuda(np.ones(3), index=1)

@@ -19,7 +19,7 @@ from dist_torch.autograd import grad_mode
 from dist_torch.ops import loss as _loss
 from dist_torch.ops import softmax as _softmax
 from dist_torch.ops._pointwise import apply_broadcasting, type_name
-from dist_torch.ops._util import cast, promote
+from dist_torch.ops._util import cast, check_same_device, promote
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -86,6 +86,9 @@ def _floating_input(input: Tensor, kernel: str) -> None:
 def _class_targets(input: Tensor, target: Tensor, weight, ignore_index: int):
     """Check class-index targets against ``input`` (torch's errors and their order); return the
     weight array (or None) and the mask of targets that are not ignored (None if all count)."""
+    check_same_device(input, target)
+    if weight is not None:
+        check_same_device(input, weight)
     x, t = input._data, target._data
     ndim = x.ndim
     if ndim < 1:

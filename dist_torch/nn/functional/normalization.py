@@ -13,6 +13,7 @@ from dist_torch._finfo import finfo
 from dist_torch._tensor import Tensor
 from dist_torch.amp._policy import autocast_op
 from dist_torch.ops._reduce import LOW_FLOATS, is_floating, type_name
+from dist_torch.ops._util import check_same_device
 from dist_torch.ops.norm import BatchNorm, GroupNorm, LayerNorm
 
 __all__ = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm",
@@ -143,6 +144,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5) -> Ten
     """Normalize ``input`` over its last ``len(normalized_shape)`` dims, then scale by
     ``weight`` and shift by ``bias`` (both of shape ``normalized_shape``)."""
     _check_input(input, "layer_norm", "LayerNormKernelImpl")
+    for param in (weight, bias):
+        if param is not None:
+            check_same_device(input, param)
     shape = _normalized_shape(normalized_shape, "layer_norm")
     if not shape:
         raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "

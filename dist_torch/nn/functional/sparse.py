@@ -9,6 +9,7 @@ from dist_torch.autograd.function import _LEGACY_TYPE_NAMES
 from dist_torch.autograd.grad_mode import no_grad
 from dist_torch.backend import array_module
 from dist_torch.ops import embedding as _emb
+from dist_torch.ops._util import check_same_device
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
@@ -64,6 +65,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if w.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     _check_index_dtype(input, "indices", 1, "embedding")
+    check_same_device(weight, input)
     idx = input._data
     _emb.check_indices(idx, w.shape[0])
     if max_norm is not None:
