@@ -10,7 +10,8 @@ import numpy as np
 from dist_torch._device import CPU, device
 from dist_torch.backend import cpu, cuda
 
-__all__ = ["array_module", "device_of", "to_device", "is_array", "cuda_available"]
+__all__ = ["array_module", "device_of", "to_device", "is_array", "cuda_available", "use_kernels",
+           "kernels"]
 
 cpu.tune_allocator()
 
@@ -22,6 +23,22 @@ def array_module(array):
     if cuda.is_cupy_array(array):
         return cuda.cupy
     return np
+
+
+def use_kernels(array, family: str | None = None) -> bool:
+    """True when an op should hand ``array`` to the CUDA kernels (:func:`kernels`) instead of
+    running its generic array code: ``array`` is a CuPy array and, given a kernel ``family``
+    (``'softmax'``, ``'pooling'``, ...), its dtype is one that family is compiled for."""
+    if not cuda.is_cupy_array(array):
+        return False
+    return family is None or array.dtype.name in kernels().FAMILY_DTYPES[family]
+
+
+def kernels():
+    """The launch wrappers of the hand-written CUDA kernels
+    (:mod:`dist_torch.backend.cuda_kernels`), imported on first use."""
+    from dist_torch.backend import cuda_kernels
+    return cuda_kernels
 
 
 def is_array(obj) -> bool:

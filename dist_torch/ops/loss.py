@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from dist_torch import backend as _backend
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._reduce import LOW_FLOATS
@@ -72,6 +73,33 @@ def _gather(a, flat):
     return a.reshape(-1)[flat]
 
 
+def _xent_on_gpu(x):
+    """Whether cross-entropy of ``x`` runs on the fused CUDA kernel: 2-D ``(N, C)`` logits."""
+    return x.ndim == 2 and x.size > 0 and _backend.use_kernels(x, "softmax")
+
+
+def _xent_kernel_forward(ctx, x, target, weight, reduction, smoothing, mask):
+    xp = array_module(x)
+    t = target if mask is None else xp.where(mask, target.astype(np.int64), -1)  # -1: ignored
+    loss, lse, row_weight = _backend.kernels().cross_entropy_forward(
+        x, t, weight, ignore_index=-1, label_smoothing=smoothing, reduction=reduction)
+    if ctx.needs_input_grad[0]:
+        ctx._kernel = True
+        ctx.params = (t, weight, reduction, smoothing, lse, row_weight)
+        ctx.save_for_backward(x)
+    return loss
+
+
+def _xent_kernel_backward(ctx, grad):
+    (x,) = ctx.saved_tensors
+    t, weight, reduction, smoothing, lse, row_weight = ctx.params
+    if reduction == "mean" and not bool(row_weight.sum()):
+        return array_module(x).zeros(x.shape, dtype=x.dtype)  # nothing counted, as torch
+    return _backend.kernels().cross_entropy_backward(
+        grad, x, t, lse, row_weight, weight, ignore_index=-1, label_smoothing=smoothing,
+        reduction=reduction)
+
+
 class CrossEntropy(Primitive):
     """``nll_loss(log_softmax(x, 1), target)`` with label smoothing, as one node.
 
@@ -83,8 +111,11 @@ class CrossEntropy(Primitive):
     """
 
     _name = "NllLossBackward0"
+    _kernel = False  # forward ran the fused CUDA kernel
 
     def forward(ctx, x, target, weight=None, reduction="mean", smoothing=0.0, mask=None):
+        if _xent_on_gpu(x):
+            return _xent_kernel_forward(ctx, x, target, weight, reduction, smoothing, mask)
         xp = array_module(x)
         ctx.x_shape = x.shape
         if x.ndim == 1:
@@ -138,6 +169,8 @@ class CrossEntropy(Primitive):
         return _finish(out, x.dtype)
 
     def backward(ctx, grad):
+        if ctx._kernel:
+            return _xent_kernel_backward(ctx, grad)
         e, s = ctx.saved_tensors
         reduction, eps, denom, flat, wt, mask, weight = ctx.params
         xp = array_module(e)

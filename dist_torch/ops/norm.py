@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dist_torch import backend as _backend
 from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
@@ -183,12 +184,25 @@ class BatchNorm(Primitive):
 
 # --------------------------------------------------------------------------- layer norm
 
+def _flat(a):
+    return None if a is None else a.reshape(-1)
+
+
+def _ln_on_gpu(x, weight, bias):
+    """Whether layer norm runs on the CUDA kernel (parameters, if any, in ``x``'s dtype)."""
+    return x.size > 0 and _backend.use_kernels(x, "layernorm") and all(
+        p is None or p.dtype == x.dtype for p in (weight, bias))
+
+
 class LayerNorm(Primitive):
     """``native_layer_norm``: statistics over the last ``ndim`` dims of ``x``."""
 
     _name = "NativeLayerNormBackward0"
+    _kernel = False  # forward ran the CUDA kernel
 
     def forward(ctx, x, weight, bias, ndim, eps):
+        if _ln_on_gpu(x, weight, bias):
+            return ctx._kernel_forward(x, weight, bias, ndim, eps)
         k = 1
         for s in x.shape[x.ndim - ndim:]:
             k *= s
@@ -203,6 +217,8 @@ class LayerNorm(Primitive):
         return _narrow(out.reshape(x.shape), x.dtype)
 
     def backward(ctx, grad):
+        if ctx._kernel:
+            return ctx._kernel_backward(grad)
         xhat, invstd, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
         g = _widen(grad).reshape(xhat.shape)
@@ -215,6 +231,27 @@ class LayerNorm(Primitive):
         if len(needs) > 2 and needs[2]:
             gb = g.sum(axis=0).reshape(ctx.param_shape)
         return gx, gw, gb
+
+    def _kernel_forward(ctx, x, weight, bias, ndim, eps):
+        """The CUDA path: ``x`` as rows of the normalized size, one block per row."""
+        ctx.param_shape = x.shape[x.ndim - ndim:]
+        x2 = x.reshape(-1, int(np.prod(ctx.param_shape)))  # x.size > 0
+        y, mean, rstd = _backend.kernels().layer_norm_forward(x2, _flat(weight), _flat(bias),
+                                                              eps)
+        ctx._kernel = True
+        ctx.kernel_bias = _flat(bias)
+        ctx.save_for_backward(x2, mean, rstd, weight)
+        return y.reshape(x.shape)
+
+    def _kernel_backward(ctx, grad):
+        x2, mean, rstd, weight = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        bias = ctx.kernel_bias if len(needs) > 2 and needs[2] else None
+        gx, gw, gb = _backend.kernels().layer_norm_backward(
+            grad.reshape(x2.shape), x2, mean, rstd, _flat(weight), bias)
+        return (gx.reshape(grad.shape) if needs[0] else None,
+                gw.reshape(ctx.param_shape) if needs[1] and gw is not None else None,
+                gb.reshape(ctx.param_shape) if gb is not None else None)
 
 
 # --------------------------------------------------------------------------- group norm

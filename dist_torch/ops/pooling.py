@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from dist_torch import backend as _backend
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._im2col import kernel_offsets, offset_slices, out_size, pad_spatial
@@ -88,12 +89,22 @@ def plane_indices(local, kernel, stride, padding, dilation, spatial):
     return flat
 
 
+def _pool_on_gpu(x, kernel):
+    """Whether 2-D pooling of ``x`` (``(N, C, H, W)`` or ``(C, H, W)``) runs on the CUDA
+    kernels (float32 and float64)."""
+    return len(kernel) == 2 and x.size > 0 and _backend.use_kernels(x, "pooling")
+
+
 class MaxPool(Primitive):
     """``(N, C, *S) -> (N, C, *out)`` max over windows; optionally also the plane indices."""
 
     _name = "MaxPool2DWithIndicesBackward0"
+    _kernel = False  # forward ran the CUDA kernel
 
     def forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices):
+        if _pool_on_gpu(x, kernel):
+            return ctx._kernel_forward(x, kernel, stride, padding, dilation, ceil_mode,
+                                       return_indices)
         xp = array_module(x)
         ctx.unbatched = x.ndim == len(kernel) + 1
         if ctx.unbatched:
@@ -126,6 +137,9 @@ class MaxPool(Primitive):
         return best[0] if ctx.unbatched else best
 
     def backward(ctx, grad, grad_indices=None):
+        if ctx._kernel:
+            (indices,) = ctx.saved_tensors
+            return _backend.kernels().max_pool2d_backward(grad, indices, *ctx.kernel_args)
         (local,) = ctx.saved_tensors
         x_shape, padded, pads, kernel, stride, dilation, out = ctx.geometry
         xp = array_module(grad)
@@ -136,6 +150,17 @@ class MaxPool(Primitive):
                       lambda k: (local == k) * grad)
         gx = _crop(gx, pads, x_shape[2:])
         return gx[0] if ctx.unbatched else gx
+
+    def _kernel_forward(ctx, x, kernel, stride, padding, dilation, ceil_mode, return_indices):
+        y, indices = _backend.kernels().max_pool2d_forward(x, kernel, stride, padding,
+                                                           dilation, ceil_mode)
+        ctx._kernel = True
+        ctx.kernel_args = (x.shape, kernel, stride, padding, dilation, ceil_mode)
+        ctx.save_for_backward(indices)
+        if return_indices:
+            ctx._non_differentiable = (1,)
+            return y, indices
+        return y
 
 
 class MaxPool3d(MaxPool):
@@ -167,9 +192,15 @@ class AvgPool(Primitive):
     """``(N, C, *S) -> (N, C, *out)`` mean over windows (torch's divisor rules)."""
 
     _name = "AvgPool2DBackward0"
+    _kernel = False  # forward ran the CUDA kernel
 
     def forward(ctx, x, kernel, stride, padding, ceil_mode, count_include_pad,
                 divisor_override):
+        if _pool_on_gpu(x, kernel):
+            ctx._kernel = True
+            ctx.kernel_args = (x.shape, kernel, stride, padding, ceil_mode, count_include_pad,
+                               divisor_override)
+            return _backend.kernels().avg_pool2d_forward(x, *ctx.kernel_args[1:])
         xp = array_module(x)
         ctx.unbatched = x.ndim == len(kernel) + 1
         if ctx.unbatched:
@@ -197,6 +228,8 @@ class AvgPool(Primitive):
         return total[0] if ctx.unbatched else total
 
     def backward(ctx, grad):
+        if ctx._kernel:
+            return _backend.kernels().avg_pool2d_backward(grad, *ctx.kernel_args)
         x_shape, padded, pads, kernel, stride, out, div = ctx.geometry
         xp = array_module(grad)
         share = (grad[None] if ctx.unbatched else grad) / div

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from dist_torch import _dtype
+from dist_torch import backend as _backend
 from dist_torch._tensor import Tensor, bind_methods
 from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
@@ -36,9 +37,38 @@ def _widen(a):
     return a.astype(_FLOAT32) if a.dtype in LOW_FLOATS else a
 
 
+def _on_gpu(a, axis):
+    """Whether (log-)softmax of ``a`` over ``axis`` runs on the CUDA row kernel."""
+    return axis is not None and a.size > 0 and _backend.use_kernels(a, "softmax")
+
+
+def _kernel_forward(ctx, a, log):
+    """The CUDA path: the kernel works over the last dim; another ``axis`` is moved last."""
+    xp = array_module(a)
+    last = ctx.axis == a.ndim - 1
+    work = a if last else xp.moveaxis(a, ctx.axis, -1)
+    y = _backend.kernels().softmax_forward(work, log=log)
+    ctx._kernel = True
+    ctx.save_for_backward(y)
+    return y if last else xp.ascontiguousarray(xp.moveaxis(y, -1, ctx.axis))
+
+
+def _kernel_backward(ctx, grad, log):
+    (y,) = ctx.saved_tensors
+    xp = array_module(grad)
+    last = ctx.axis == y.ndim - 1
+    g = grad if last else xp.moveaxis(grad, ctx.axis, -1)
+    gx = _backend.kernels().softmax_backward(g, y, log=log)
+    return gx if last else xp.ascontiguousarray(xp.moveaxis(gx, -1, ctx.axis))
+
+
 class Softmax(Primitive):
+    _kernel = False  # forward ran the CUDA kernel
+
     def forward(ctx, a, dim):
         axis = ctx.axis = dim if a.ndim else None
+        if _on_gpu(a, axis):
+            return _kernel_forward(ctx, a, log=False)
         work = _widen(a)
         xp = array_module(a)
         with np.errstate(invalid="ignore"):  # rows of all -inf give NaN, as in torch
@@ -50,6 +80,8 @@ class Softmax(Primitive):
         return out
 
     def backward(ctx, grad):
+        if ctx._kernel:
+            return _kernel_backward(ctx, grad, log=False)
         (y,) = ctx.saved_tensors
         gy = grad * y
         gy -= y * gy.sum(axis=ctx.axis, keepdims=True)
@@ -57,8 +89,12 @@ class Softmax(Primitive):
 
 
 class LogSoftmax(Primitive):
+    _kernel = False
+
     def forward(ctx, a, dim):
         axis = ctx.axis = dim if a.ndim else None
+        if _on_gpu(a, axis):
+            return _kernel_forward(ctx, a, log=True)
         work = _widen(a)
         xp = array_module(a)
         if a.size:
@@ -72,6 +108,8 @@ class LogSoftmax(Primitive):
         return out
 
     def backward(ctx, grad):
+        if ctx._kernel:
+            return _kernel_backward(ctx, grad, log=True)
         (y,) = ctx.saved_tensors
         xp = array_module(grad)
         return grad - xp.exp(y) * grad.sum(axis=ctx.axis, keepdims=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dist_torch import backend as _backend
 from dist_torch._tensor import Tensor, _wrap
 from dist_torch.backend import array_module
 from dist_torch.optim.optimizer import (
@@ -10,6 +11,8 @@ from dist_torch.optim.optimizer import (
     _check_flags,
     _check_lr,
     _effective_grad,
+    _foreach_on_gpu,
+    _kernel_grads,
     _lerp_,
     _step_counter,
     _to_scalar,
@@ -83,6 +86,12 @@ class Adam(Optimizer):
                     max_exp_avg_sqs.append(state["max_exp_avg_sq"]._data)
                 steps.append(state["step"]._data)
             beta1, beta2 = group["betas"]
+            arrays = [p._data for p in params]
+            if _foreach_on_gpu(group, arrays, exp_avgs, exp_avg_sqs, max_exp_avg_sqs):
+                grads = _kernel_grads(arrays, [p._grad._data for p in params])
+                _kernel_adam(group, arrays, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps)
+                _bump_versions(params)
+                continue
             _single_tensor_adam([p._data for p in params], [p._grad._data for p in params],
                                 exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
                                 amsgrad=amsgrad, beta1=_to_scalar(beta1),
@@ -108,6 +117,19 @@ def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable) -> None:
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
     if not 0.0 <= weight_decay:
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+def _kernel_adam(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps):
+    """Adam's update as the multi-tensor CUDA kernel (one launch per dtype); ``steps`` are
+    0-dim counters, incremented here."""
+    for step_t in steps:
+        step_t += 1
+    beta1, beta2 = group["betas"]
+    _backend.kernels().adam_step(
+        params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, [float(s) for s in steps],
+        lr=_to_scalar(group["lr"]), beta1=_to_scalar(beta1), beta2=_to_scalar(beta2),
+        eps=group["eps"], weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+        maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"])
 
 
 def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *,

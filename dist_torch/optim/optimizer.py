@@ -16,6 +16,7 @@ from itertools import chain
 import numpy as np
 
 from dist_torch import _dtype
+from dist_torch import backend as _backend
 from dist_torch._tensor import Tensor, _HookHandle, _wrap
 from dist_torch.autograd.grad_mode import enable_grad
 
@@ -410,6 +411,33 @@ class Optimizer:
 def _bump_versions(params) -> None:
     for p in params:
         p._bump_version()
+
+
+def _foreach_on_gpu(group, params, *states) -> bool:
+    """Whether a step of ``group`` runs as the multi-tensor CUDA kernels (one launch per
+    dtype): ``foreach`` is not False, every parameter array is a C-contiguous CuPy float32 or
+    float64 array, and every state array (None allowed: not made yet) matches its parameter's
+    dtype, shape, device and layout."""
+    if group.get("foreach") is False or not params:
+        return False
+    for p in params:
+        if not _backend.use_kernels(p, "optim") or not p.flags.c_contiguous:
+            return False
+    for arrays in states:
+        for p, a in zip(params, arrays):
+            if a is not None and not (_backend.use_kernels(a) and a.dtype == p.dtype
+                                      and a.shape == p.shape and a.flags.c_contiguous
+                                      and _backend.device_of(a) == _backend.device_of(p)):
+                return False
+    return True
+
+
+def _kernel_grads(params, grads):
+    """The gradients as the multi-tensor kernels read them: contiguous, in the parameter's
+    dtype (a copy only where needed)."""
+    xp = _backend.array_module(params[0]) if params else np
+    return [g if g.flags.c_contiguous and g.dtype == p.dtype
+            else xp.ascontiguousarray(g, dtype=p.dtype) for p, g in zip(params, grads)]
 
 
 def _effective_grad(xp, param, grad, weight_decay, maximize):

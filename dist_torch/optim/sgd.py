@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dist_torch import backend as _backend
 from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
 from dist_torch.optim.optimizer import (
@@ -10,6 +11,8 @@ from dist_torch.optim.optimizer import (
     _check_flags,
     _check_lr,
     _effective_grad,
+    _foreach_on_gpu,
+    _kernel_grads,
     _to_scalar,
 )
 
@@ -76,11 +79,13 @@ class SGD(Optimizer):
                 for p in params:
                     buf = self.state[p].get("momentum_buffer")
                     bufs.append(None if buf is None else buf._data)
-            _single_tensor_sgd([p._data for p in params], [p._grad._data for p in params], bufs,
-                               lr=_to_scalar(group["lr"]), momentum=momentum,
-                               dampening=group["dampening"],
-                               weight_decay=_to_scalar(group["weight_decay"]),
-                               nesterov=group["nesterov"], maximize=group["maximize"])
+            arrays, grads = [p._data for p in params], [p._grad._data for p in params]
+            update = _single_tensor_sgd
+            if _foreach_on_gpu(group, arrays, bufs or ()):  # one kernel launch per dtype
+                update, grads = _backend.kernels().sgd_step, _kernel_grads(arrays, grads)
+            update(arrays, grads, bufs, lr=_to_scalar(group["lr"]), momentum=momentum,
+                   dampening=group["dampening"], weight_decay=_to_scalar(group["weight_decay"]),
+                   nesterov=group["nesterov"], maximize=group["maximize"])
             _bump_versions(params)
             if bufs is not None:
                 for p, buf in zip(params, bufs):

@@ -17,6 +17,7 @@ import numpy as np
 from dist_torch._tensor import Tensor
 from dist_torch.backend import array_module
 from dist_torch.ops._pointwise import type_name
+from dist_torch.ops.dropout import NativeDropout, dropout_on_gpu
 from dist_torch.ops.elementwise import Add, Mul
 from dist_torch.ops.inplace import inplace as _inplace
 
@@ -73,6 +74,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     _check_p(p)
     if not training or p == 0:
         return input
+    if dropout_on_gpu(input._data):  # one fused CUDA kernel draws the mask and scales
+        if inplace:
+            return _inplace(input, lambda x: NativeDropout.apply(x, p=p))
+        return NativeDropout.apply(input, p=p)
     return _apply_mask(input, _scaled_mask(input, p, input._data.shape), inplace)
 
 
