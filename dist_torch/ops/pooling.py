@@ -19,6 +19,7 @@ from dist_torch import backend as _backend
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._im2col import kernel_offsets, offset_slices, out_size, pad_spatial
+from dist_torch.ops._reduce import LOW_FLOATS, is_floating
 
 __all__ = []
 
@@ -61,7 +62,7 @@ def _crop(gx, pads, spatial):
 
 
 def _lowest(np_dtype):
-    if np_dtype.kind == "f":
+    if is_floating(np_dtype):
         return -np.inf
     if np_dtype.kind == "b":
         return False
@@ -209,12 +210,14 @@ class AvgPool(Primitive):
         ones = (1,) * len(kernel)
         out, pads = pool_geometry(spatial, kernel, stride, padding, ones, ceil_mode)
         xpad = pad_spatial(x, pads)
-        is_float = x.dtype.kind == "f"
+        is_float = is_floating(x.dtype)
+        # half and bfloat16 are summed in float32 and rounded once, as torch accumulates
+        acc = np.float32 if x.dtype in LOW_FLOATS else (x.dtype if is_float else np.int64)
         total = None
         for offsets in kernel_offsets(kernel):
             v = xpad[_LEAD + offset_slices(offsets, stride, ones, out)]
             if total is None:
-                total = v.copy() if is_float else v.astype(np.int64)
+                total = v.astype(acc)  # a copy
             else:
                 total += v
         div = avg_divisor(spatial, kernel, stride, padding, out, count_include_pad,
@@ -222,6 +225,7 @@ class AvgPool(Primitive):
         ctx.geometry = (x.shape, xpad.shape, pads, kernel, stride, out, div)
         if is_float:
             total /= div
+            total = total.astype(x.dtype, copy=False)
         else:
             q = xp.abs(total) // div  # integer pooling truncates toward zero, as torch
             total = xp.where(total < 0, -q, q).astype(x.dtype)

@@ -85,6 +85,10 @@ def pdist(input: Tensor, p: float = 2) -> Tensor:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
+    if input._data.dtype.itemsize == 2 and input._data.dtype.kind in "fV":
+        from dist_torch.ops._reduce import type_name
+        raise NotImplementedError(f"\"pdist\" not implemented for "
+                                  f"'{type_name(input._data.dtype)}'")
     n = input.shape[0]
     i, j = np.triu_indices(n, 1)
     from dist_torch._creation import tensor

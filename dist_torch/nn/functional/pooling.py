@@ -12,6 +12,7 @@ from dist_torch._tensor import Tensor
 from dist_torch.amp._policy import autocast_op, max_pool3d_op
 from dist_torch.ops import pooling as _pool
 from dist_torch.ops._im2col import out_size
+from dist_torch.ops._reduce import LOW_FLOATS, is_floating
 from dist_torch.ops.resample import area_taps, resample_class
 
 __all__ = [
@@ -367,7 +368,7 @@ def _adaptive_checks(input, nd, fname, sep):
 
 
 def _float_only(input, fname):
-    if input._data.dtype.kind != "f":
+    if not is_floating(input._data.dtype):
         from dist_torch._dtype import from_numpy_dtype
         from dist_torch.autograd.function import _LEGACY_TYPE_NAMES
         name = _LEGACY_TYPE_NAMES[from_numpy_dtype(input._data.dtype).name]
@@ -385,6 +386,8 @@ def _adaptive_avg_pool(input, sizes, nd):
         return cls.apply(input, kernel=kernel, stride=kernel, padding=(0,) * nd,
                          ceil_mode=False, count_include_pad=True, divisor_override=None)
     np_dtype = input._data.dtype
+    if np_dtype in LOW_FLOATS:  # as torch: averaged in float32, rounded once
+        return _adaptive_avg_pool(input.float(), sizes, nd).to(input.dtype)
     taps = tuple(area_taps(s, o, np_dtype) for s, o in zip(spatial, sizes))
     return resample_class(f"AdaptiveAvgPool{nd}DBackward0").apply(input, taps=taps)
 

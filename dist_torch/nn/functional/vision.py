@@ -9,6 +9,7 @@ import warnings
 from dist_torch._tensor import Tensor
 from dist_torch.amp._policy import autocast_op, interpolate_op, pad_op
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES
+from dist_torch.ops._reduce import LOW_FLOATS, is_floating
 from dist_torch.ops.fold import pixel_shuffle, pixel_unshuffle
 from dist_torch.ops.padding import check_pad, constant_pad
 from dist_torch.ops.resample import (
@@ -199,12 +200,21 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             (") and output (" if dim == 1 else ") output (") +
             ", ".join(f"{a}: {o}" for a, o in zip(names, output_size)) + ")")
     np_dtype = input._data.dtype
-    if np_dtype.kind != "f" and not (mode.startswith("nearest") and np_dtype.kind == "u"):
+    if not is_floating(np_dtype) and not (mode.startswith("nearest") and np_dtype.kind == "u"):
         from dist_torch._dtype import from_numpy_dtype
         name = _LEGACY_TYPE_NAMES[from_numpy_dtype(np_dtype).name]
         raise NotImplementedError(f'"{_kernel_name(mode, dim)}" not implemented for '
                                   f"'{name}'")
     factors = scale_factors or [None] * dim
+    if np_dtype in LOW_FLOATS and not mode.startswith("nearest"):
+        # as torch: weights and sums in float32, one rounding at the end
+        return _resample(input.float(), mode, dim, spatial, output_size, factors,
+                         align_corners).to(input.dtype)
+    return _resample(input, mode, dim, spatial, output_size, factors, align_corners)
+
+
+def _resample(input, mode, dim, spatial, output_size, factors, align_corners):
+    np_dtype = input._data.dtype
     taps = []
     for s, o, f in zip(spatial, output_size, factors):
         if mode in ("nearest", "nearest-exact"):
