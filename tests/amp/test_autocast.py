@@ -4,7 +4,6 @@ the policy machinery to CPU tensors), the weight-cast cache, custom_fwd / custom
 from __future__ import annotations
 
 import threading
-import timeit
 import warnings
 
 import numpy as np
@@ -236,16 +235,18 @@ def test_every_decorated_op_names_a_listed_op():
 
 # --------------------------------------------------------------------------- fast path
 
-def test_disabled_fast_path_overhead_is_small():
-    """One thread-local check when no region is active (measured ~0.1 us; bound is loose)."""
-    def raw(a, b=None):
-        return a
-    wrapped = _policy.autocast_op("mm")(raw)
-    n = 100_000
-    best = min((min(timeit.repeat(lambda: wrapped(1, 2), number=n, repeat=3))
-                - min(timeit.repeat(lambda: raw(1, 2), number=n, repeat=3))) / n
-               for _ in range(3))
-    assert best < 1e-6
+def test_disabled_fast_path_skips_the_policy(monkeypatch):
+    """Outside every autocast region a decorated op calls straight through: the policy
+    dispatch (which inspects arguments and casts) is never reached. Its cost is measured in
+    benchmarks/bench_overhead.py, not here."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("policy dispatch reached outside autocast")
+    monkeypatch.setattr(_policy, "_dispatch", refuse)
+    out = dt.mm(_ones(2, 2), _ones(2, 2))
+    assert out.dtype == dt.float32 and np.asarray(out).tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    with pytest.raises(AssertionError, match="policy dispatch reached"):
+        with dt.autocast("cpu"):
+            dt.mm(_ones(2, 2), _ones(2, 2))
 
 
 def test_no_warning_noise_from_plain_use():
