@@ -241,7 +241,8 @@ class DistributedDataParallel(Module):
         if self.broadcast_buffers and self.require_forward_param_sync:
             self._sync_buffers()
         scale = None
-        if self.batch_weighting == "rows":
+        if self.batch_weighting == "rows" and grad_mode.state.grad_enabled:
+            # no count without autograd: evaluation under no_grad communicates nothing here
             rows = _batch_rows((inputs, kwargs))
             if rows is None:
                 raise ValueError("batch_weighting='rows' needs a tensor argument whose first "
@@ -250,7 +251,7 @@ class DistributedDataParallel(Module):
             scale = rows / total if total else 0.0
         output = self.module(*inputs, **kwargs)
         self._expect_sync = grad_mode.state.grad_enabled and self.require_backward_grad_sync
-        if scale is not None and grad_mode.state.grad_enabled:
+        if scale is not None:
             _scale_gradients(output, scale)
         if self._expect_sync and self.find_unused_parameters:
             self._mark_unused(output)
@@ -429,7 +430,7 @@ class DistributedDataParallel(Module):
         from dist_torch.distributed.process_group import ReduceOp
         if self.broadcast_buffers and self.require_forward_param_sync:
             self._sync_buffers()
-        if self.batch_weighting == "rows":
+        if self.batch_weighting == "rows" and grad_mode.state.grad_enabled:
             self._allreduce_count(0)  # the forward's global row count
         for bucket in self._buckets:  # zeros (this rank's last gradients stay as they are)
             zeros = bucket.xp.zeros(bucket.numel, dtype=bucket.buffer.dtype)

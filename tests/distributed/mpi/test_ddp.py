@@ -362,3 +362,15 @@ def test_gradients_over_iterations_with_and_without_bucket_views(as_view, set_to
         np.testing.assert_array_equal(np.asarray(kept[0]), kept[1])
     if as_view and not set_to_none:  # one gradient tensor, updated in place every step
         assert kept[0] is model.module[0].weight.grad
+
+
+def test_rows_weighting_evaluates_under_no_grad_without_communicating():
+    """Rank 0 alone runs the model under no_grad (a model without buffers): nothing to wait
+    for on the other ranks, so it returns; a row count in forward would hang here."""
+    model = DDP(build(mlp), batch_weighting="rows")
+    x = data(30, 4, 6)
+    if rank() == 0:
+        with torch.no_grad():
+            out = model(x)
+        np.testing.assert_allclose(np.asarray(out), np.asarray(model.module(x).detach()))
+    dist.barrier()
