@@ -12,6 +12,7 @@ import numpy as np
 from dist_torch._tensor import Tensor
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES
 from dist_torch.backend import array_module, device_of, to_device
+from dist_torch.ops._util import check_same_device
 from dist_torch.ops.inplace import check_inplace_allowed, check_writable, rebase_history
 
 ALL = slice(None)
@@ -457,10 +458,13 @@ def ndim1(t: Tensor) -> int:
     return max(t._data.ndim, 1)
 
 
-def check_index_tensor(index, fname):
+def check_index_tensor(index, fname, target=None):
+    """``index`` must be a Tensor, on ``target``'s device when a target is given."""
     if not isinstance(index, Tensor):
         raise TypeError(f"{fname}(): argument 'index' must be Tensor, not "
                         f"{type(index).__name__}")
+    if isinstance(target, Tensor):
+        check_same_device(target, index)
 
 
 _OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to tensor "

@@ -65,7 +65,7 @@ def _vector_index(index, fname):
 
 def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
     """The entries of ``input`` at ``index`` (a 1-d int tensor) along ``dim``."""
-    check_index_tensor(index, "index_select")
+    check_index_tensor(index, "index_select", input)
     dim = wrap_dim(dim, ndim1(input))
     idx = _vector_index(index, "index_select")
     if idx.dtype not in INDEX_TYPES:
@@ -186,7 +186,7 @@ class IndexFillTensor(IndexFill):
 
 
 def _index_add(self, dim, index, source, alpha, inplace):
-    check_index_tensor(index, "index_add")
+    check_index_tensor(index, "index_add", self)
     dim = wrap_dim(dim, ndim1(self))
     idx = _vector_index(index, "index_add_")
     if idx.dtype not in INDEX_TYPES:
@@ -217,7 +217,7 @@ def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
 
 
 def _index_copy(self, dim, index, source, inplace):
-    check_index_tensor(index, "index_copy")
+    check_index_tensor(index, "index_copy", self)
     dim = wrap_dim(dim, ndim1(self))
     idx = _vector_index(index, "index_copy_")
     if idx.dtype != INT64:
@@ -248,7 +248,7 @@ def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
 
 
 def _index_fill(self, dim, index, value, inplace):
-    check_index_tensor(index, "index_fill")
+    check_index_tensor(index, "index_fill", self)
     dim = wrap_dim(dim, ndim1(self))
     idx = _vector_index(index, "index_fill_")
     if idx.dtype != INT64:
@@ -313,7 +313,7 @@ def _flat_index(input, index, fname):
 def take(input: Tensor, index: Tensor) -> Tensor:
     """Elements of ``input`` seen as 1-d, at ``index`` (negative indices count from the end);
     the result has ``index``'s shape."""
-    check_index_tensor(index, "take")
+    check_index_tensor(index, "take", input)
     return Take.apply(input, _flat_index(input, index, "take"))
 
 
@@ -343,7 +343,7 @@ class Put(Primitive):
 
 
 def _put(self, index, source, accumulate, inplace):
-    check_index_tensor(index, "put_")
+    check_index_tensor(index, "put_", self)
     if not isinstance(source, Tensor):
         raise TypeError(f"put_(): argument 'source' must be Tensor, not "
                         f"{type(source).__name__}")

@@ -94,7 +94,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad=False, out=Non
     Shape: ``index`` has ``input``'s number of dims and is no larger apart from ``dim``; the
     result has ``index``'s shape.
     """
-    check_index_tensor(index, "gather")
+    check_index_tensor(index, "gather", input)
     dim = wrap_dim(dim, ndim1(input))
     _check_gather(input, dim, index)
     return Gather.apply(input, index._data, dim=dim)
@@ -103,7 +103,7 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad=False, out=Non
 def take_along_dim(input: Tensor, indices: Tensor, dim=None, *, out=None) -> Tensor:
     """``gather`` with ``input`` and ``indices`` broadcast against each other apart from
     ``dim``; with ``dim=None`` both are flattened first."""
-    check_index_tensor(indices, "take_along_dim")
+    check_index_tensor(indices, "take_along_dim", input)
     idx = indices._data
     if idx.dtype != INT64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
@@ -234,7 +234,7 @@ def _check_scatter(input, dim, index, src, fname="scatter"):
 
 
 def _scatter(input, dim, index, src, value, reduce, inplace):
-    check_index_tensor(index, "scatter")
+    check_index_tensor(index, "scatter", input)
     if src is None:
         src = value
     if src is None:
@@ -276,7 +276,7 @@ def scatter_(self: Tensor, dim: int, index: Tensor, src=None, value=None, *,
 
 
 def _scatter_add(input, dim, index, src, inplace):
-    check_index_tensor(index, "scatter_add")
+    check_index_tensor(index, "scatter_add", input)
     dim = wrap_dim(dim, ndim1(input))
     _check_scatter(input, dim, index, src)
     if inplace:
@@ -411,7 +411,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 
     amax/amin split the gradient evenly between tied maxima, as torch does.
     """
-    check_index_tensor(index, "scatter_reduce")
+    check_index_tensor(index, "scatter_reduce", input)
     if reduce not in _REDUCTIONS:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")

@@ -241,3 +241,16 @@ def test_layers_mixing_cpu_and_cuda_raise_torchs_error(fake_cuda, op):
 def test_two_cuda_devices_in_one_op_raise(fake_cuda):
     with pytest.raises(RuntimeError, match="cuda:0 and cuda:1"):
         fake_cuda(np.ones(3)) + fake_cuda(np.ones(3), index=1)
+
+
+@pytest.mark.parametrize("op", [
+    lambda g, c: torch.gather(c, 0, g), lambda g, c: torch.index_select(c, 0, g),
+    lambda g, c: c.clone().index_add_(0, g, torch.ones(2)),
+    lambda g, c: torch.scatter(c, 0, g, torch.ones(2)),
+    lambda g, c: torch.take(c, g),
+], ids=["gather", "index_select", "index_add_", "scatter", "take"])
+def test_index_on_another_device_raises_torchs_error(fake_cuda, op):
+    g, c = fake_cuda(np.array([0, 1]), dtype=np.int64), torch.ones(2)
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device, "
+                                           "but found at least two devices, cpu and cuda:0!"):
+        op(g, c)
