@@ -1,6 +1,7 @@
 // Shared by the kernel families: the accumulation type of each storage dtype (half and
 // bfloat16 compute in float, double in double), conversions to and from it, and overloaded
-// math that picks the float or double function. Each family includes it first; the entry
+// math that picks the float or double function, and a block-wide reduction (warp shuffles
+// plus one shared-memory pass). Each family includes it first; the entry
 // points stay `extern "C"` in the families' own files.
 #pragma once
 #include <cuda_fp16.h>
@@ -28,5 +29,34 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_acc<__nv_bfloat16>(flo
 
 __device__ __forceinline__ float xexp(float v) { return expf(v); }
 __device__ __forceinline__ double xexp(double v) { return exp(v); }
+
+struct MaxOp {  // NaN propagates, as torch's max
+  template <typename A> __device__ __forceinline__ A operator()(A a, A b) const {
+    return (a != a || a > b) ? a : b;
+  }
+};
+struct SumOp {
+  template <typename A> __device__ __forceinline__ A operator()(A a, A b) const { return a + b; }
+};
+
+// The reduction of v over the block, returned to every thread. shared holds 32 values.
+template <typename A, typename Op>
+__device__ __forceinline__ A block_reduce(A v, Op op, A identity, A* shared) {
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  const int warps = (blockDim.x + 31) >> 5;
+  if (warp == 0) {
+    v = lane < warps ? shared[lane] : identity;
+    for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
+    if (lane == 0) shared[0] = v;
+  }
+  __syncthreads();
+  const A r = shared[0];
+  __syncthreads();  // shared may be reused by the next reduction
+  return r;
+}
 
 }  // namespace

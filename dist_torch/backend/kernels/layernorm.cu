@@ -15,25 +15,6 @@ namespace {
 __device__ __forceinline__ float xsqrt(float v) { return sqrtf(v); }
 __device__ __forceinline__ double xsqrt(double v) { return sqrt(v); }
 
-template <typename A>
-__device__ __forceinline__ A block_sum(A v, A* shared) {
-  const int lane = threadIdx.x & 31;
-  const int warp = threadIdx.x >> 5;
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  const int warps = (blockDim.x + 31) >> 5;
-  if (warp == 0) {
-    v = lane < warps ? shared[lane] : A(0);
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (lane == 0) shared[0] = v;
-  }
-  __syncthreads();
-  const A r = shared[0];
-  __syncthreads();
-  return r;
-}
-
 template <typename T>
 __device__ void layer_norm_fwd(const T* __restrict__ x, const T* __restrict__ weight,
                                const T* __restrict__ bias, T* __restrict__ y,
@@ -47,13 +28,13 @@ __device__ void layer_norm_fwd(const T* __restrict__ x, const T* __restrict__ we
     T* yr = y + row * cols;
     A s = 0;
     for (long long c = threadIdx.x; c < cols; c += blockDim.x) s += to_acc(xr[c]);
-    const A mean = block_sum(s, shared) / A(cols);
+    const A mean = block_reduce(s, SumOp(), A(0), shared) / A(cols);
     A q = 0;
     for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
       const A d = to_acc(xr[c]) - mean;
       q += d * d;
     }
-    const A var = block_sum(q, shared) / A(cols);
+    const A var = block_reduce(q, SumOp(), A(0), shared) / A(cols);
     const A rstd = A(1) / xsqrt(var + A(eps));
     for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
       A v = (to_acc(xr[c]) - mean) * rstd;
@@ -90,8 +71,8 @@ __device__ void layer_norm_bwd_dx(const T* __restrict__ gy, const T* __restrict_
       sg += g;
       sgx += g * ((to_acc(xr[c]) - mu) * r);
     }
-    const A mean_g = block_sum(sg, shared) / A(cols);
-    const A mean_gx = block_sum(sgx, shared) / A(cols);
+    const A mean_g = block_reduce(sg, SumOp(), A(0), shared) / A(cols);
+    const A mean_gx = block_reduce(sgx, SumOp(), A(0), shared) / A(cols);
     for (long long c = threadIdx.x; c < cols; c += blockDim.x) {
       A g = to_acc(gr[c]);
       if (weight) g = g * to_acc(weight[c]);

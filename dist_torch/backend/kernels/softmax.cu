@@ -25,35 +25,6 @@ __device__ __forceinline__ double quiet_nan(double) {
   return __longlong_as_double(0x7ff8000000000000LL);
 }
 
-struct MaxOp {  // NaN propagates, as torch's max
-  template <typename A> __device__ __forceinline__ A operator()(A a, A b) const {
-    return (a != a || a > b) ? a : b;
-  }
-};
-struct SumOp {
-  template <typename A> __device__ __forceinline__ A operator()(A a, A b) const { return a + b; }
-};
-
-// The reduction of v over the block, returned to every thread. shared holds 32 values.
-template <typename A, typename Op>
-__device__ __forceinline__ A block_reduce(A v, Op op, A identity, A* shared) {
-  const int lane = threadIdx.x & 31;
-  const int warp = threadIdx.x >> 5;
-  for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  const int warps = (blockDim.x + 31) >> 5;
-  if (warp == 0) {
-    v = lane < warps ? shared[lane] : identity;
-    for (int o = 16; o > 0; o >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
-    if (lane == 0) shared[0] = v;
-  }
-  __syncthreads();
-  const A r = shared[0];
-  __syncthreads();  // shared may be reused by the next reduction
-  return r;
-}
-
 template <typename T>
 __device__ void softmax_fwd(const T* __restrict__ x, T* __restrict__ y, long long rows,
                             long long cols, bool log_out) {
