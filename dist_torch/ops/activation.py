@@ -4,6 +4,9 @@ The ``nn.functional`` wrappers (``dist_torch/nn/functional/activation.py``) vali
 and call these. float16/bfloat16 inputs are computed in float32 and rounded once, as torch's
 CPU kernels do; backward then works in float32 and the engine casts the gradient back.
 
+On floating CuPy arrays, gelu (both forms) and silu run on the fused CUDA bias+activation
+kernel, one launch each way (:func:`kernel_act_forward`, also used by relu, tanh and sigmoid).
+
 torch-level functions (``torch.selu``, ``torch.celu``, ``torch.prelu``, ``torch.rrelu``,
 ``torch.threshold``, ``torch.hardshrink`` and their in-place forms) are defined here too.
 """
@@ -15,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from dist_torch import backend as _backend
 from dist_torch._tensor import Tensor, bind_methods
 from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
@@ -99,12 +103,45 @@ def _softplus(xp, x):
     return xp.maximum(x, 0) + log1p(xp, xp.exp(-xp.abs(x)))
 
 
+# --------------------------------------------------------------------------- CUDA kernel path
+
+def act_on_gpu(a) -> bool:
+    """Whether an activation of ``a`` runs on the CUDA bias+activation kernel (floating CuPy
+    arrays)."""
+    return a.size > 0 and _backend.use_kernels(a, "activation")
+
+
+def kernel_act(a, act):
+    """``act(a)`` in one launch of the CUDA bias+activation kernel."""
+    return _backend.kernels().bias_act_forward(a, None, act)
+
+
+def kernel_act_forward(ctx, a, act, save_output=False):
+    """``act(a)`` with the CUDA kernel; saves ``a`` (or, with ``save_output``, the result,
+    which only relu's derivative can be computed from) for :func:`kernel_act_backward`."""
+    out = kernel_act(a, act)
+    ctx._kernel_act = act
+    ctx.save_for_backward(out if save_output else a)
+    return out
+
+
+def kernel_act_backward(ctx, grad):
+    """``grad * act'(x)`` with the CUDA kernel, for a node whose forward ran
+    :func:`kernel_act_forward` (its ``_kernel_act`` is set)."""
+    return _backend.kernels().bias_act_backward(grad, ctx.saved_tensors[0], None,
+                                                ctx._kernel_act)[0]
+
+
 # --------------------------------------------------------------------------- primitives
 
 class Gelu(Primitive):
     """``x * Phi(x)`` (exact, with erf) or its tanh approximation."""
 
+    _kernel_act = None  # the kernel's activation name, when forward ran it
+
     def forward(ctx, a, approximate="none"):
+        if act_on_gpu(a):
+            return kernel_act_forward(ctx, a, "gelu_tanh" if approximate == "tanh" else "gelu")
         xp = array_module(a)
         x = _widen(a)
         ctx.approximate = approximate
@@ -120,6 +157,8 @@ class Gelu(Primitive):
         return _finish(out, a)
 
     def backward(ctx, grad):
+        if ctx._kernel_act:
+            return kernel_act_backward(ctx, grad)
         x, aux = ctx.saved_tensors
         xp = array_module(x)
         if ctx.approximate == "tanh":
@@ -132,7 +171,11 @@ class Gelu(Primitive):
 
 
 class Silu(Primitive):
+    _kernel_act = None  # the kernel's activation name, when forward ran it
+
     def forward(ctx, a):
+        if act_on_gpu(a):
+            return kernel_act_forward(ctx, a, "silu")
         xp = array_module(a)
         x = _widen(a)
         s = _sigmoid(xp, x)
@@ -140,6 +183,8 @@ class Silu(Primitive):
         return _finish(x * s, a)
 
     def backward(ctx, grad):
+        if ctx._kernel_act:
+            return kernel_act_backward(ctx, grad)
         x, s = ctx.saved_tensors
         return grad * (s * (1 + x * (1 - s)))
 

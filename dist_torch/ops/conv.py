@@ -6,6 +6,9 @@ GEMM over groups. Backward reuses the saved column matrix (rebuilt from the padd
 is very large) for the weight gradient (one GEMM) and scatters ``weight.T @ grad`` back with
 col2im (one strided add per kernel offset). A transposed convolution is the adjoint: col2im in
 forward, im2col in backward.
+
+1-D and 2-D convolutions of float32/float64 CuPy arrays build and scatter the column matrix
+with the CUDA im2col/col2im kernels instead (1-D runs as height 1); the GEMMs are the same.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import math
 import warnings
 
+from dist_torch import backend as _backend
 from dist_torch._tensor import Tensor
 from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive
@@ -72,6 +76,39 @@ def _grouped_matmul(a, b, groups, transpose_a=False, transpose_b=False):
     return out.reshape(-1, out.shape[-1])
 
 
+def _on_kernels(x, kernel):
+    """Whether a convolution of ``x`` runs on the CUDA im2col/col2im kernels (2-D; 1-D as
+    height 1; float32 and float64 CuPy arrays)."""
+    return len(kernel) <= 2 and x.size > 0 and _backend.use_kernels(x, "im2col")
+
+
+def _as_2d(values, fill):
+    return (fill,) * (2 - len(values)) + tuple(values)
+
+
+def _kernel_args(x_shape, kernel, stride, pads, dilation):
+    """``(pre, shape4, args)`` for the 2-D kernels, which pad symmetrically: the explicit
+    ``(lo, hi)`` padding of the uneven remainder (``padding='same'`` with an even kernel), the
+    4-D shape of the explicitly padded input, and ``(kernel, stride, padding, dilation)``."""
+    pre = tuple((lo - min(lo, hi), hi - min(lo, hi)) for lo, hi in pads)
+    spatial = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pre))
+    args = (_as_2d(kernel, 1), _as_2d(stride, 1),
+            _as_2d([min(lo, hi) for lo, hi in pads], 0), _as_2d(dilation, 1))
+    return pre, tuple(x_shape[:2]) + _as_2d(spatial, 1), args
+
+
+def _kernel_input_grad(gcol, x_shape, pre, shape4, args):
+    """The input gradient from ``(C * K, N * P)`` columns with the col2im kernel."""
+    gx = _backend.kernels().col2im(gcol, shape4, *args, layout="gemm")
+    if any(lo or hi for lo, hi in pre):
+        gx = gx.reshape(tuple(x_shape[:2]) + tuple(
+            s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pre)))
+        crop = (slice(None), slice(None)) + tuple(
+            slice(lo, lo + s) for (lo, _), s in zip(pre, x_shape[2:]))
+        gx = array_module(gx).ascontiguousarray(gx[crop])
+    return gx.reshape(x_shape)
+
+
 # --------------------------------------------------------------------------- primitives
 
 class Convolution(Primitive):
@@ -79,13 +116,24 @@ class Convolution(Primitive):
 
     _name = "ConvolutionBackward0"
 
+    _kernel_geometry = None  # set when forward ran the CUDA im2col kernel
+
     def forward(ctx, x, weight, bias=None, *, stride, pads, dilation, groups):
         n = x.shape[0]
         kernel = weight.shape[2:]
-        xpad = pad_spatial(x, pads)
-        out = tuple(out_size(s, k, st, 0, 0, d)
-                    for s, k, st, d in zip(xpad.shape[2:], kernel, stride, dilation))
-        col = im2col(xpad, kernel, stride, dilation, out)
+        if _on_kernels(x, kernel):
+            pre, shape4, args = _kernel_args(x.shape, kernel, stride, pads, dilation)
+            ctx._kernel_geometry = (pre, shape4, args)
+            xpad = pad_spatial(x, pre)
+            xpad = xpad if xpad.shape == shape4 else xpad.reshape(shape4)
+            col = _backend.kernels().im2col(xpad, *args, layout="gemm")
+            out = tuple(out_size(s, k, st, lo, hi, d) for s, k, st, (lo, hi), d
+                        in zip(x.shape[2:], kernel, stride, pads, dilation))
+        else:
+            xpad = pad_spatial(x, pads)
+            out = tuple(out_size(s, k, st, 0, 0, d)
+                        for s, k, st, d in zip(xpad.shape[2:], kernel, stride, dilation))
+            col = im2col(xpad, kernel, stride, dilation, out)
         w2 = weight.reshape(weight.shape[0], -1)
         y = _grouped_matmul(w2, col, groups)
         needs = ctx.needs_input_grad
@@ -104,8 +152,11 @@ class Convolution(Primitive):
         needs = ctx.needs_input_grad
         g2 = channel_major(grad)                                 # (O, N * P)
         grad_x = grad_w = grad_b = None
+        on_kernels = ctx._kernel_geometry is not None
         if needs[1]:
-            if col.ndim != 2:                                    # the padded input was kept
+            if col.ndim != 2 and on_kernels:                     # the padded input was kept
+                col = _backend.kernels().im2col(col, *ctx._kernel_geometry[2], layout="gemm")
+            elif col.ndim != 2:
                 col = im2col(col, kernel, stride, dilation, out)
             grad_w = _grouped_matmul(g2, col, groups, transpose_b=True).reshape(
                 grad.shape[1], -1, *kernel)
@@ -114,6 +165,8 @@ class Convolution(Primitive):
         if needs[0]:
             w2 = weight.reshape(weight.shape[0], -1)
             gcol = _grouped_matmul(w2, g2, groups, transpose_a=True)  # (C * K, N * P)
+            if on_kernels:
+                return _kernel_input_grad(gcol, x_shape, *ctx._kernel_geometry), grad_w, grad_b
             n, c = x_shape[:2]
             gx = col2im(gcol, c, n, padded, kernel, stride, dilation, out)
             crop = (slice(None), slice(None)) + tuple(
@@ -127,6 +180,8 @@ class ConvTranspose(Primitive):
 
     _name = "ConvolutionBackward0"
 
+    _kernel_shape = None  # the 4-D output shape, when forward ran the CUDA col2im kernel
+
     def forward(ctx, x, weight, bias=None, *, stride, padding, output_padding, dilation,
                 groups):
         n = x.shape[0]
@@ -135,6 +190,13 @@ class ConvTranspose(Primitive):
         cout = weight.shape[1] * groups
         out = tuple((i - 1) * s - 2 * p + d * (k - 1) + op + 1 for i, s, p, d, k, op in
                     zip(ins, stride, padding, dilation, kernel, output_padding))
+        # The kernels' geometry maps the output back onto exactly ``ins`` windows unless
+        # output_padding >= stride (allowed when it is < dilation): those take the generic path.
+        if _on_kernels(x, kernel) and all(
+                out_size(o, k, s, p, p, d) == i
+                for o, k, s, p, d, i in zip(out, kernel, stride, padding, dilation, ins)):
+            return ctx._kernel_forward(x, weight, bias, n, cout, out, stride, padding,
+                                       dilation, groups)
         full = tuple((i - 1) * s + d * (k - 1) + 1
                      for i, s, d, k in zip(ins, stride, dilation, kernel))
         canvas = tuple(max(f, p + o) for f, p, o in zip(full, padding, out))
@@ -153,8 +215,12 @@ class ConvTranspose(Primitive):
         x_shape, padding, out, canvas, kernel, stride, dilation, groups = ctx.geometry
         needs = ctx.needs_input_grad
         ins = x_shape[2:]
-        gpad = pad_spatial(grad, [(p, c - p - o) for p, c, o in zip(padding, canvas, out)])
-        gcol = im2col(gpad, kernel, stride, dilation, ins)      # (Cout * K, N * Pin)
+        if ctx._kernel_shape is not None:
+            gcol = _backend.kernels().im2col(grad.reshape(ctx._kernel_shape), *ctx.kernel_args,
+                                             layout="gemm")
+        else:
+            gpad = pad_spatial(grad, [(p, c - p - o) for p, c, o in zip(padding, canvas, out)])
+            gcol = im2col(gpad, kernel, stride, dilation, ins)  # (Cout * K, N * Pin)
         grad_x = grad_w = grad_b = None
         if needs[0]:
             w2 = weight.reshape(weight.shape[0], -1)
@@ -165,6 +231,23 @@ class ConvTranspose(Primitive):
         if len(needs) > 2 and needs[2]:
             grad_b = grad.sum(axis=(0,) + tuple(range(2, grad.ndim)))
         return grad_x, grad_w, grad_b
+
+    def _kernel_forward(ctx, x, weight, bias, n, cout, out, stride, padding, dilation, groups):
+        kernel = weight.shape[2:]
+        x2 = channel_major(x)                                    # (Cin, N * Pin)
+        w2 = weight.reshape(weight.shape[0], -1)                 # (Cin, Cout/g * K)
+        col = _grouped_matmul(w2, x2, groups, transpose_a=True)  # (Cout * K, N * Pin)
+        ctx._kernel_shape = (n, cout) + _as_2d(out, 1)
+        ctx.kernel_args = (_as_2d(kernel, 1), _as_2d(stride, 1), _as_2d(padding, 0),
+                           _as_2d(dilation, 1))
+        y = _backend.kernels().col2im(col, ctx._kernel_shape, *ctx.kernel_args, layout="gemm")
+        y = y.reshape((n, cout) + out)
+        if bias is not None:
+            y += bias.reshape((cout,) + (1,) * len(out))         # y is a fresh array
+        needs = ctx.needs_input_grad
+        ctx.save_for_backward(x2 if needs[1] else None, weight if needs[0] else None)
+        ctx.geometry = (x.shape, padding, out, None, kernel, stride, dilation, groups)
+        return y
 
 
 # --------------------------------------------------------------------------- argument checks

@@ -1,10 +1,15 @@
 """Sliding-block and sub-pixel rearrangements: unfold (im2col), fold (col2im), pixel_shuffle
-and pixel_unshuffle."""
+and pixel_unshuffle.
+
+unfold and fold of float32/float64 CuPy arrays run on the CUDA im2col/col2im kernels (in
+torch's block layout), both ways.
+"""
 
 from __future__ import annotations
 
 import math
 
+from dist_torch import backend as _backend
 from dist_torch._tensor import Tensor
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
@@ -42,15 +47,25 @@ def _crop(a, padding, size):
     return xp.ascontiguousarray(a[_LEAD + tuple(slice(p, p + s) for p, s in zip(padding, size))])
 
 
+def _on_kernels(a):
+    return a.size > 0 and _backend.use_kernels(a, "im2col")
+
+
 class Im2Col(Primitive):
     _name = "Im2ColBackward0"
+    _kernel_args = None  # set when forward ran the CUDA im2col kernel
 
     def forward(ctx, x, kernel, dilation, padding, stride, out):
+        if _on_kernels(x):
+            ctx._kernel_args = (x.shape, kernel, stride, padding, dilation)
+            return _backend.kernels().im2col(x, *ctx._kernel_args[1:], layout="unfold")
         xpad = pad_spatial(x, [(p, p) for p in padding])
         ctx.geometry = (x.shape, xpad.shape[2:], kernel, dilation, padding, stride, out)
         return _unfold_array(xpad, kernel, stride, dilation, out)
 
     def backward(ctx, grad):
+        if ctx._kernel_args is not None:
+            return _backend.kernels().col2im(grad, *ctx._kernel_args, layout="unfold")
         x_shape, padded, kernel, dilation, padding, stride, out = ctx.geometry
         gx = _fold_array(grad, x_shape[1], padded, kernel, stride, dilation, out)
         return _crop(gx, padding, x_shape[2:])
@@ -58,14 +73,21 @@ class Im2Col(Primitive):
 
 class Col2Im(Primitive):
     _name = "Col2ImBackward0"
+    _kernel_args = None  # set when forward ran the CUDA col2im kernel
 
     def forward(ctx, cols, channels, size, kernel, dilation, padding, stride, out):
+        if _on_kernels(cols):
+            ctx._kernel_args = (kernel, stride, padding, dilation)
+            shape = (cols.shape[0], channels) + tuple(size)
+            return _backend.kernels().col2im(cols, shape, *ctx._kernel_args, layout="unfold")
         padded = tuple(s + 2 * p for s, p in zip(size, padding))
         ctx.geometry = (padded, kernel, dilation, padding, stride, out)
         gx = _fold_array(cols, channels, padded, kernel, stride, dilation, out)
         return _crop(gx, padding, size)
 
     def backward(ctx, grad):
+        if ctx._kernel_args is not None:
+            return _backend.kernels().im2col(grad, *ctx._kernel_args, layout="unfold")
         padded, kernel, dilation, padding, stride, out = ctx.geometry
         gpad = pad_spatial(grad, [(p, p) for p in padding])
         return _unfold_array(gpad, kernel, stride, dilation, out)

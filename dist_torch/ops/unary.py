@@ -20,6 +20,12 @@ from dist_torch.ops import rounding as _rounding
 from dist_torch.ops._erf import erf_array, erfc_array, erfinv_array
 from dist_torch.ops._pointwise import inplace_method, not_implemented, write_out
 from dist_torch.ops._util import cast
+from dist_torch.ops.activation import (
+    act_on_gpu,
+    kernel_act,
+    kernel_act_backward,
+    kernel_act_forward,
+)
 from dist_torch.ops.rounding import *  # noqa: F403
 
 __all__ = [
@@ -228,6 +234,10 @@ class Cosh(Primitive):
 
 class Tanh(Primitive):
     def forward(ctx, a):
+        if act_on_gpu(a):  # one kernel forward; backward uses the output, as torch saves it
+            out = kernel_act(a, "tanh")
+            ctx.save_for_backward(out)
+            return out
         out = array_module(a).tanh(a)
         ctx.save_for_backward(out)
         return out
@@ -269,6 +279,10 @@ class Atanh(Primitive):
 
 class Sigmoid(Primitive):
     def forward(ctx, a):
+        if act_on_gpu(a):  # one kernel forward; backward uses the output, as torch saves it
+            out = kernel_act(a, "sigmoid")
+            ctx.save_for_backward(out)
+            return out
         xp = array_module(a)
         x = a if a.dtype.itemsize > 2 else a.astype(xp.float32)  # half: round once, as torch
         out = xp.exp(-x)
@@ -319,12 +333,18 @@ class Erfinv(Primitive):
 
 
 class Relu(Primitive):
+    _kernel_act = None  # set when forward ran the CUDA kernel
+
     def forward(ctx, a):
+        if act_on_gpu(a):
+            return kernel_act_forward(ctx, a, "relu", save_output=True)
         out = array_module(a).maximum(a, 0)
         ctx.save_for_backward(out)
         return out
 
     def backward(ctx, grad):
+        if ctx._kernel_act:
+            return kernel_act_backward(ctx, grad)
         return grad * (ctx.saved_tensors[0] > 0)
 
 
