@@ -28,7 +28,7 @@ def _numerical_jacobians(func, inputs, targets, outputs_numel, eps):
     jacobians = []
     for t in targets:
         flat = t._data.reshape(-1)  # a view for contiguous inputs; checked below
-        if not np.shares_memory(flat, t._data):
+        if not array_module(flat).shares_memory(flat, t._data):
             raise ValueError("gradcheck needs contiguous inputs")
         jac = np.zeros((flat.size, outputs_numel), dtype=np.float64)
         for i in range(flat.size):
@@ -46,7 +46,7 @@ def _numerical_jacobians(func, inputs, targets, outputs_numel, eps):
 def _flat_outputs(func, inputs):
     with grad_mode.no_grad():
         outs = _as_tuple(func(*inputs))
-    parts = [np.asarray(o.detach(), dtype=np.float64).reshape(-1) for o in outs
+    parts = [np.asarray(o.detach().numpy(force=True), dtype=np.float64).reshape(-1) for o in outs
              if isinstance(o, Tensor) and o.is_floating_point()]
     return np.concatenate(parts) if parts else np.zeros(0)
 
@@ -64,7 +64,8 @@ def _analytical_jacobians(outputs, targets):
                 seed.reshape(out._data.shape)), retain_graph=True, allow_unused=True)
             for jac, g in zip(jacobians, grads):
                 if g is not None:
-                    jac[:, col] = np.asarray(g.detach(), dtype=np.float64).reshape(-1)
+                    host = g.detach().numpy(force=True)
+                    jac[:, col] = np.asarray(host, dtype=np.float64).reshape(-1)
             col += 1
     return jacobians
 

@@ -12,6 +12,7 @@ import numpy as np
 from dist_torch._tensor import Tensor
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES
 from dist_torch.backend import array_module, device_of, to_device
+from dist_torch.backend.compat import ufunc_at
 from dist_torch.ops._util import check_same_device
 from dist_torch.ops.inplace import check_inplace_allowed, check_writable, rebase_history
 
@@ -334,7 +335,7 @@ def scatter_add_new(shape, dtype, lin, values):
         acc = xp.bincount(lin.reshape(-1), weights=values, minlength=size)
         return acc.astype(dtype, copy=False).reshape(shape)
     out = xp.zeros(size, dtype=dtype)
-    xp.add.at(out, lin.reshape(-1), values)
+    ufunc_at("add", out, lin.reshape(-1), values)
     return out.reshape(shape)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from dist_torch._tensor import Tensor
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
+from dist_torch.backend.compat import reduceat, ufunc_at
 from dist_torch.ops._util import check_same_device
 
 __all__ = ["embedding", "embedding_renorm_"]
@@ -48,7 +49,7 @@ def accumulate_rows(num_rows: int, index, values):
         out[si[sel]] += vo[sel]
     if top > _DIRECT_RANKS:
         rest = rank >= _DIRECT_RANKS
-        xp.add.at(out, si[rest], vo[rest])
+        ufunc_at("add", out, si[rest], vo[rest])
     return out
 
 
@@ -139,20 +140,20 @@ class EmbeddingBag(Primitive):
             if keep is not None:
                 rows = xp.where(keep[:, None], rows, -xp.inf)
             if m:
-                out[nonempty] = xp.maximum.reduceat(rows, starts[nonempty], axis=0)
+                out[nonempty] = reduceat("maximum", rows, starts[nonempty], axis=0)
             out[sizes == 0] = 0
             # position (into indices) of the winning row per (bag, feature); -1 if none
             hit = rows == out[bag]
             pos = xp.where(hit, xp.arange(m)[:, None], m)
             argmax = xp.full((num_bags, d), m, dtype=np.int64)
             if m:
-                argmax[nonempty] = xp.minimum.reduceat(pos, starts[nonempty], axis=0)
+                argmax[nonempty] = reduceat("minimum", pos, starts[nonempty], axis=0)
             argmax[sizes == 0] = m
         else:
             if keep is not None:
                 rows = rows * keep[:, None]
             if m:
-                out[nonempty] = xp.add.reduceat(rows, starts[nonempty], axis=0)
+                out[nonempty] = reduceat("add", rows, starts[nonempty], axis=0)
             if mode == "mean":
                 out /= xp.maximum(sizes, 1)[:, None].astype(out.dtype)
         ctx.params = (weight.shape, indices, bag, keep, sizes, mode, argmax)
@@ -172,7 +173,7 @@ class EmbeddingBag(Primitive):
                 cols = xp.broadcast_to(xp.arange(shape[1]), argmax.shape)
                 flat = indices[argmax[valid]] * shape[1] + cols[valid]
                 gw = xp.zeros(shape[0] * shape[1], dtype=grad.dtype)
-                xp.add.at(gw, flat, grad[valid])
+                ufunc_at("add", gw, flat, grad[valid])
                 gw = gw.reshape(shape)
             return gw, None
         rows = grad[bag]

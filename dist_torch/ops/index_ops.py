@@ -9,6 +9,7 @@ from dist_torch._tensor import Tensor, bind_methods
 from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
+from dist_torch.backend.compat import ufunc_at
 from dist_torch.ops._indexing_util import (
     ALL,
     INDEX_TYPES,
@@ -325,7 +326,7 @@ class Put(Primitive):
                                as1d(a).shape)
         ctx.key, ctx.accumulate, ctx.src_shape = key, accumulate, source.shape
         if accumulate:
-            xp.add.at(as1d(out), key, source.reshape(-1))
+            ufunc_at("add", as1d(out), key, source.reshape(-1))
         else:
             as1d(out)[key] = source.reshape(-1)
         return out

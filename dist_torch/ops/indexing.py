@@ -18,6 +18,7 @@ from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd import grad_mode
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive, _make_view
 from dist_torch.backend import array_module, to_device
+from dist_torch.backend.compat import ufunc_at
 from dist_torch.ops import _indexing_util as U
 from dist_torch.ops import inplace as _inplace
 from dist_torch.ops.inplace import check_inplace_allowed, check_writable
@@ -96,7 +97,7 @@ class Index(Primitive):
         if key.all_masks:  # masks select each element once: a plain write is enough
             window[key.adv] = grad
         else:
-            xp.add.at(window, key.adv, grad)
+            ufunc_at("add", window, key.adv, grad)
         return g
 
 
@@ -141,7 +142,7 @@ def _write(a, pre, key, value, accumulate=False):
             else:
                 view[...] = value
         elif accumulate:
-            array_module(view).add.at(view, key.adv, value)
+            ufunc_at("add", view, key.adv, value)
         else:
             view[key.adv] = value
     except IndexError:

@@ -15,6 +15,7 @@ from dist_torch._tensor import Tensor, bind_methods
 from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
+from dist_torch.backend.compat import ufunc_at
 from dist_torch.ops._indexing_util import (
     INDEX_TYPES,
     INT64,
@@ -161,9 +162,9 @@ class Scatter(Primitive):
         if reduce is None:
             target[mesh] = values
         elif reduce == "add":
-            xp.add.at(target, mesh, values)
+            ufunc_at("add", target, mesh, values)
         else:
-            xp.multiply.at(target, mesh, values)
+            ufunc_at("multiply", target, mesh, values)
         return out
 
     def backward(ctx, grad):
@@ -327,17 +328,17 @@ class ScatterReduce(Primitive):
         if not include_self:
             out[hit] = _identity(a.dtype, reduce)
         if reduce in ("sum", "mean"):
-            xp.add.at(out, mesh, values)
+            ufunc_at("add", out, mesh, values)
         elif reduce == "prod":
-            xp.multiply.at(out, mesh, values)
+            ufunc_at("multiply", out, mesh, values)
         elif reduce == "amax":
-            xp.maximum.at(out, mesh, values)
+            ufunc_at("maximum", out, mesh, values)
         else:
-            xp.minimum.at(out, mesh, values)
+            ufunc_at("minimum", out, mesh, values)
         count = None
         if reduce == "mean":
             count = xp.zeros(a1.shape, dtype=out.dtype)
-            xp.add.at(count, mesh, 1)
+            ufunc_at("add", count, mesh, 1)
             if include_self:
                 count += 1
             count = xp.maximum(count, 1)
@@ -372,7 +373,7 @@ class ScatterReduce(Primitive):
                 self_eq = a == out
                 src_eq = values == out[mesh]
                 ties = self_eq.astype(g.dtype)
-                xp.add.at(ties, mesh, src_eq.astype(g.dtype))
+                ufunc_at("add", ties, mesh, src_eq.astype(g.dtype))
                 share = g / xp.maximum(ties, 1)
                 grad_self = xp.where(self_eq & self_mask, share, 0)
                 grad_src_window = xp.where(src_eq, share[mesh], 0)
@@ -387,9 +388,9 @@ class ScatterReduce(Primitive):
         """d(prod)/d(x) = product of the other factors, exact when some factors are zero."""
         self_f = xp.where(self_mask, a, 1)
         zeros = (self_f == 0).astype(np.int64)
-        xp.add.at(zeros, mesh, (values == 0).astype(np.int64))
+        ufunc_at("add", zeros, mesh, (values == 0).astype(np.int64))
         nonzero_prod = xp.where(self_f == 0, 1, self_f)
-        xp.multiply.at(nonzero_prod, mesh, xp.where(values == 0, 1, values))
+        ufunc_at("multiply", nonzero_prod, mesh, xp.where(values == 0, 1, values))
 
         def others(x, zc, nzp):
             safe = xp.where(x == 0, 1, x)
