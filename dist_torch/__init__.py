@@ -17,6 +17,7 @@ from dist_torch._creation import *
 from dist_torch._finfo import finfo, iinfo
 from dist_torch._type_queries import *
 from dist_torch import accelerator, backends, cuda
+from dist_torch.backends import get_float32_matmul_precision, set_float32_matmul_precision
 from dist_torch import linalg
 from dist_torch import return_types
 from dist_torch.random import *

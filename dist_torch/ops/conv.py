@@ -64,6 +64,11 @@ def batch_major(y, n, spatial, bias=None):
 
 def _grouped_matmul(a, b, groups, transpose_a=False, transpose_b=False):
     """``a @ b`` per group: ``a`` is ``(groups * r, k)``, ``b`` is ``(groups * k', c)``."""
+    with _backend.conv_gemm(a):
+        return _grouped_matmul_impl(a, b, groups, transpose_a, transpose_b)
+
+
+def _grouped_matmul_impl(a, b, groups, transpose_a, transpose_b):
     if groups == 1:
         return _mm(a.T if transpose_a else a, b.T if transpose_b else b)
     a3 = a.reshape(groups, -1, a.shape[-1])
