@@ -19,6 +19,7 @@ import numpy as np
 from dist_torch import _dtype
 from dist_torch._tensor import Tensor, _wrap
 from dist_torch.backend import array_module, to_device
+from dist_torch.backend import cuda as _cuda
 
 __all__ = ["OptState", "GradScaler"]
 
@@ -76,6 +77,7 @@ def _amp_update_scale_(scale: Tensor, growth_tracker: Tensor, found_inf: Tensor,
                        growth_factor: float, backoff_factor: float,
                        growth_interval: int) -> None:
     """torch._amp_update_scale_: back off after inf/NaN, grow after enough clean steps."""
+    _cuda.check_not_capturing("GradScaler.update() (it reads found_inf on the host)")
     s, tracker = scale._data, growth_tracker._data
     if float(found_inf._data):
         s[...] = np.float32(float(s) * backoff_factor)
@@ -232,6 +234,8 @@ class GradScaler:
 
     def _maybe_opt_step(self, optimizer, optimizer_state, *args, **kwargs):
         retval = None
+        _cuda.check_not_capturing("GradScaler.step() (it reads found_inf on the host to decide "
+                                  "whether to step)")
         if not sum(v.item() for v in optimizer_state["found_inf_per_device"].values()):
             retval = optimizer.step(*args, **kwargs)
         return retval

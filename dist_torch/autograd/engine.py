@@ -19,6 +19,8 @@ from dist_torch._broadcast import sum_to_shape
 from dist_torch._tensor import _wrap
 from dist_torch.autograd import anomaly_mode
 from dist_torch.autograd.function import AccumulateGrad
+from dist_torch.backend import array_module
+from dist_torch.backend import cuda as _cuda
 
 
 class _Callbacks(threading.local):
@@ -100,8 +102,9 @@ def _accumulate_retained(tensor, grad):
 
 
 def _check_nan(node, grads):
+    _cuda.check_not_capturing("anomaly detection's NaN check of gradients")
     for i, g in enumerate(grads):
-        if g is not None and g.dtype.kind == "f" and bool(np.isnan(g).any()):
+        if g is not None and g.dtype.kind == "f" and bool(array_module(g).isnan(g).any()):
             if node._trace:
                 warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that "
                               "caused the error:\n" + "".join(node._trace), stacklevel=3)

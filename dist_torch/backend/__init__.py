@@ -5,13 +5,15 @@ Ops call :func:`array_module` once and write NumPy-style code against the module
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from dist_torch._device import CPU, device
 from dist_torch.backend import cpu, cuda
 
 __all__ = ["array_module", "device_of", "to_device", "is_array", "cuda_available", "use_kernels",
-           "kernels"]
+           "kernels", "capturing", "conv_gemm"]
 
 cpu.tune_allocator()
 
@@ -59,9 +61,26 @@ def to_device(array, target: device, copy: bool = False):
     """``array`` on ``target``; a no-op when it is already there unless ``copy``."""
     if target.type == "cpu":
         if cuda.is_cupy_array(array):
+            cuda.check_not_capturing("copying a CUDA tensor to the host (.item(), .cpu(), "
+                                     ".tolist(), print)")
             return array.get()
         return array.copy() if copy else array
     return cuda.to_gpu(array, target.index, copy=copy)
+
+
+def capturing() -> bool:
+    """True while this thread captures a CUDA graph: ops skip their host-side value checks
+    (which would wait for the GPU), as torch checks those in-kernel."""
+    return cuda.capturing()
+
+
+def conv_gemm(array):
+    """A context for a convolution's GEMMs on ``array``: on float32 CuPy arrays they follow
+    ``torch.backends.cudnn.allow_tf32`` instead of the matmul flag; elsewhere nothing."""
+    if cuda.is_cupy_array(array) and array.dtype == np.float32:
+        from dist_torch.backend import cuda_flags
+        return cuda_flags.conv_gemm()
+    return contextlib.nullcontext()
 
 
 def cuda_available() -> bool:

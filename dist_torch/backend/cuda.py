@@ -12,6 +12,8 @@ import threading
 import warnings
 import weakref
 
+import numpy as np
+
 try:
     import cupy
 except ImportError:  # no CuPy on this machine: every CUDA request gets a clear error
@@ -51,6 +53,8 @@ def available() -> bool:
         _available = _count > 0
         if _available:
             _install_allocator()
+            from dist_torch.backend import cuda_flags  # override CUPY_TF32 with torch's flags
+            cuda_flags.sync()
     return _available
 
 
@@ -309,8 +313,23 @@ class PhiloxState:
     def next_seed_offset(self, increment: int) -> tuple:
         """(seed, offset) for a kernel that uses ``increment`` 32-bit draws per thread."""
         offset = self.offset
-        self.offset += -(-int(increment) // 4) * 4
+        self.offset += _round4(increment)
         return self.seed, offset
+
+    def next_philox(self, increment: int) -> tuple:
+        """``(seed, offset, state)`` for a kernel drawing ``increment`` words per thread.
+
+        Eagerly ``state`` is None. While this thread captures a CUDA graph, ``state`` is the
+        graph's device array ``(seed, base offset)``, which each replay fills with this
+        generator's current values before advancing them (as torch's philox_cuda_state), and
+        ``offset`` is relative to that base; ``seed`` is then unused (0).
+        """
+        rec = _graph_rng(self)
+        if rec is None:
+            return self.next_seed_offset(increment) + (None,)
+        offset = rec.increment
+        rec.increment += _round4(increment)
+        return 0, offset, rec.buffer
 
     def get_state(self) -> bytes:
         return self.seed.to_bytes(8, "little") + self.offset.to_bytes(8, "little")
@@ -323,6 +342,46 @@ class PhiloxState:
 
 
 _philox: dict = {}
+
+
+def _round4(increment) -> int:
+    return -(-int(increment) // 4) * 4
+
+
+class GraphRng:
+    """The Philox draws of one CUDA graph on one device: the device array its kernels read
+    ``(seed, base offset)`` from, and how far the graph advances the offset per replay."""
+
+    __slots__ = ("state", "buffer", "increment")
+
+    def __init__(self, state: PhiloxState, buffer):
+        self.state, self.buffer, self.increment = state, buffer, 0
+
+    def before_replay(self) -> None:
+        """Fill the buffer with the generator's (seed, offset) on the current stream and move
+        the generator past the graph's draws, so that every replay draws fresh numbers."""
+        state = self.state
+        self.buffer[0] = np.uint64(state.seed)  # scalar fills: kernels, no host buffer
+        self.buffer[1] = np.uint64(state.offset & _U64)
+        state.offset += self.increment
+
+
+def _rng_buffer(index: int):
+    # empty, not zeros: a memset made during capture would be a graph node, run at each
+    # replay after the fills of GraphRng.before_replay
+    with cupy.cuda.Device(index):
+        return cupy.empty(2, dtype=np.uint64)
+
+
+def _graph_rng(state: PhiloxState):
+    """This capture's GraphRng of ``state``'s device (made on first use); None eagerly."""
+    if not capturing():
+        return None
+    rngs = _tls.rng
+    rec = rngs.get(state.index)
+    if rec is None:
+        rec = rngs[state.index] = GraphRng(state, _rng_buffer(state.index))
+    return rec
 
 
 def philox_state(index: int) -> PhiloxState:
@@ -446,6 +505,15 @@ def stream_is_capturing(stream) -> bool:
         return True
 
 
+def capturing() -> bool:
+    """True while this thread captures a CUDA graph (cheap: a counter test when none does).
+
+    Ops that check values on the host (``bool(array)``, ``.item()``) skip those checks while
+    capturing, as torch checks them in-kernel; uploads go through :func:`upload`.
+    """
+    return bool(_captures) and getattr(_tls, "stream", None) is not None
+
+
 def check_not_capturing(what: str) -> None:
     """torch's error for a CPU sync while this thread captures a CUDA graph.
 
@@ -457,30 +525,75 @@ def check_not_capturing(what: str) -> None:
                            "capture cannot do. Move it out of the captured region.")
 
 
+def keep_alive(obj) -> None:
+    """Keep ``obj`` alive as long as the graph being captured (a no-op when not capturing):
+    for host or device buffers that captured work reads at every replay."""
+    if capturing():
+        _tls.keep.append(obj)
+
+
+def upload(host_array):
+    """A device copy of NumPy ``host_array`` on the current device, safe under capture.
+
+    Eagerly this is ``cupy.asarray``. While capturing, the data is staged in a pinned host
+    buffer that lives as long as the graph, and the copy is captured as an async memcpy from
+    it, so that every replay copies the same values (CuPy's own staging buffer would be
+    recycled after capture).
+    """
+    host = np.ascontiguousarray(host_array)
+    if not capturing():
+        return cupy.asarray(host)
+    out = cupy.empty(host.shape, dtype=host.dtype)
+    if host.nbytes:
+        mem = cupy.cuda.alloc_pinned_memory(host.nbytes)
+        np.frombuffer(mem, host.dtype, host.size).reshape(host.shape)[...] = host
+        out.data.copy_from_host_async(mem.ptr, host.nbytes)
+        _tls.keep.append(mem)
+    return out
+
+
+class Captured:
+    """A captured CuPy graph with what its replays need: the buffers it reads (kept alive)
+    and the RNG states whose (seed, offset) it reads from device memory."""
+
+    __slots__ = ("graph", "kept", "rngs")
+
+    def __init__(self, graph, kept, rngs):
+        self.graph, self.kept, self.rngs = graph, kept, rngs
+
+    def launch(self, stream) -> None:
+        with stream:  # the RNG fills go to the replay stream, ahead of the graph
+            for rec in self.rngs:
+                rec.before_replay()
+        self.graph.launch(stream)
+
+
 def begin_capture(stream, pool: GraphPool, mode: int) -> None:
     global _captures
     if getattr(_tls, "stream", None) is not None:
         raise RuntimeError("this thread is already capturing a CUDA graph; end that capture "
                            "first")
     stream.begin_capture(mode)
-    _tls.stream, _tls.pool = stream, pool
+    _tls.stream, _tls.pool, _tls.keep, _tls.rng = stream, pool, [], {}
     _captures += 1
 
 
-def end_capture(stream):
-    """End this thread's capture on ``stream``; returns the CuPy graph."""
+def end_capture(stream) -> Captured:
+    """End this thread's capture on ``stream``; returns the graph and its replay needs."""
     global _captures
+    kept, rngs = _tls.keep, list(_tls.rng.values())
     try:
-        return stream.end_capture()
+        return Captured(stream.end_capture(), kept, rngs)
     except RuntimeError as err:
         raise RuntimeError(f"CUDA graph capture failed: {err}. An operation in the captured "
                            "region synchronized with the host (.item(), .cpu(), printing a "
                            "CUDA tensor, torch.cuda.synchronize()) or used another stream "
                            "without waiting on it.") from None
     finally:
-        _tls.stream = _tls.pool = None
+        _tls.stream = _tls.pool = _tls.keep = _tls.rng = None
         _captures -= 1
 
 
 def graph_launch(graph, stream) -> None:
+    """Replay ``graph`` (from :func:`end_capture`) on ``stream``."""
     graph.launch(stream)

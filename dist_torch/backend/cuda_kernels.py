@@ -386,19 +386,25 @@ def philox_words(n, seed, offset=0):
     return out
 
 
-def dropout_forward(x, p, seed, offset=0):
+def dropout_forward(x, p, seed, offset=0, state=None):
     """``(y, mask)``: ``y = x * mask / (1 - p)``; ``mask`` (uint8) is a pure function of
     ``(seed, offset, element index)``, each element kept with probability ``1 - p``. A caller
-    drawing again should advance ``offset`` by at least ``ceil(x.size / 4)``."""
+    drawing again should advance ``offset`` by at least ``ceil(x.size / 4)``.
+
+    ``state``: None, or a device uint64 array ``(seed, base)`` read when the kernel runs
+    (CUDA graph replays refill it); the kernel then uses ``state[0]`` as the seed and
+    ``state[1] + offset`` as the offset."""
     threshold = _tw.dropout_threshold(p)
     cp = _cupy()
     x = cp.ascontiguousarray(x)
     y = cp.empty_like(x)
     mask = cp.empty(x.shape, dtype=np.uint8)
+    if state is not None and (state.dtype != np.uint64 or state.size != 2):
+        raise ValueError("dropout_forward: state must be a device uint64 array (seed, offset)")
     _launch(_entry("dropout", "dropout_fwd", x.dtype), _grid(-(-x.size // 4)), _BLOCK,
             (x, y, mask, _i64(x.size), np.uint64(int(seed) & (2**64 - 1)),
              np.uint64(int(offset) & (2**64 - 1)), np.uint64(threshold),
-             np.float64(_tw.dropout_scale(p))))
+             np.float64(_tw.dropout_scale(p)), _ptr(state)))
     return y, mask
 
 
@@ -442,10 +448,16 @@ def _mt_tables(cp, lists, idx):
         hit = _tables.get(key)
         if hit is not None:
             _tables.move_to_end(key)
-            return hit
+    if hit is not None:
+        _cuda.keep_alive(hit)  # a captured launch reads the tables at every replay
+        return hit
     tensor, start = _tw.multi_tensor_chunks(sizes, _CHUNK)
-    hit = (cp.asarray(np.array(ptrs, dtype=np.uint64)), cp.asarray(np.array(sizes, np.int64)),
-           cp.asarray(tensor), cp.asarray(start), len(tensor))
+    up = _cuda.upload  # capture-safe: a captured copy from a pinned buffer kept with the graph
+    hit = (up(np.array(ptrs, dtype=np.uint64)), up(np.array(sizes, np.int64)), up(tensor),
+           up(start), len(tensor))
+    if _cuda.capturing():  # filled only when the graph runs: not for eager launches
+        _cuda.keep_alive(hit)
+        return hit
     with _lock:
         _tables[key] = hit
         while len(_tables) > _TABLES_KEPT:
@@ -479,7 +491,7 @@ def sgd_step(params, grads, momentum_buffers, *, lr, momentum=0.0, dampening=0.0
     for idx in _by_dtype(params).values():
         with params[idx[0]].device:
             chunks, head = _mt_head(cp, lists, idx)
-            flags = _NULL if first is None or not first[idx].any() else cp.asarray(first[idx])
+            flags = _NULL if first is None or not first[idx].any() else _cuda.upload(first[idx])
             _launch(_entry("optim", "sgd_mt", params[idx[0]].dtype), min(chunks, _MAX_GRID),
                     _BLOCK, head + (flags, np.float64(lr), np.float64(momentum),
                                     np.float64(dampening), np.float64(weight_decay),
@@ -491,17 +503,29 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, l
               beta2, eps, weight_decay=0.0, amsgrad=False, maximize=False,
               decoupled_weight_decay=False):
     """Adam/AdamW on many parameters, one launch per dtype, as torch's foreach
-    implementation. ``steps``: each parameter's step number counting this step (ints);
-    the bias corrections are computed here in double, per parameter."""
+    implementation. ``steps``: each parameter's step number counting this step, as host
+    numbers, or as 0-dim device arrays (``capturable``: read on the device, so that a CUDA
+    graph replay sees the current count). The bias corrections are computed in double, per
+    parameter: on the host for host steps, on the device for device steps."""
     cp = _cupy()
     lists = [params, grads, exp_avgs, exp_avg_sqs] + ([max_exp_avg_sqs] if amsgrad else [])
     _check_lists(cp, params, lists)
+    on_device = len(steps) > 0 and isinstance(steps[0], cp.ndarray)
     for idx in _by_dtype(params).values():
         with params[idx[0]].device:
             chunks, head = _mt_head(cp, lists, idx)
-            step = [float(steps[i]) for i in idx]
-            step_size = cp.asarray(np.array([-(lr / (1 - beta1 ** s)) for s in step]))
-            bc2_sqrt = cp.asarray(np.array([(1 - beta2 ** s) ** 0.5 for s in step]))
+            if on_device:
+                # one copy kernel per counter: cp.stack would upload a pointer table through
+                # CuPy's recycled staging buffer, which a graph replay cannot read later
+                step = cp.empty(len(idx), dtype=np.float64)
+                for j, i in enumerate(idx):
+                    step[j] = steps[i]
+                step_size = -lr / (1.0 - cp.power(beta1, step))
+                bc2_sqrt = cp.sqrt(1.0 - cp.power(beta2, step))
+            else:
+                step = [float(steps[i]) for i in idx]
+                step_size = _cuda.upload(np.array([-(lr / (1 - beta1 ** s)) for s in step]))
+                bc2_sqrt = _cuda.upload(np.array([(1 - beta2 ** s) ** 0.5 for s in step]))
             _launch(_entry("optim", "adam_mt", params[idx[0]].dtype), min(chunks, _MAX_GRID),
                     _BLOCK, head + (step_size, bc2_sqrt, np.float64(lr), np.float64(beta1),
                                     np.float64(beta2), np.float64(eps),

@@ -578,11 +578,14 @@ def philox_words(n, seed, offset=0):
     return words.reshape(-1)[:n]
 
 
-def dropout_forward(x, p, seed, offset=0):
+def dropout_forward(x, p, seed, offset=0, state=None):
     """``(y, mask)``: ``y = x * mask / (1 - p)`` with ``mask`` (uint8, shaped like ``x``) a
     pure function of ``(seed, offset, element index)``; each element is kept with
-    probability ``1 - p``."""
+    probability ``1 - p``. ``state``: None, or a uint64 array ``(seed, base)`` that replaces
+    ``seed`` and is added to ``offset`` (how a CUDA graph replay passes fresh values)."""
     threshold = dropout_threshold(p)
+    if state is not None:
+        seed, offset = int(state[0]), (int(state[1]) + int(offset)) & (2**64 - 1)
     acc = acc_dtype(x.dtype)
     keep = philox_words(x.size, seed, offset).astype(np.uint64) >= np.uint64(threshold)
     keep = keep.reshape(x.shape)

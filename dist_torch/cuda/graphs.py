@@ -9,7 +9,11 @@ A capture records the kernels queued on a side stream into a graph instead of ru
 * inputs and outputs are *static*: copy new inputs into the tensors used during capture and
   read results from the tensors the capture produced; they are overwritten at each replay;
 * nothing in the captured region may wait for the GPU (``.item()``, ``.cpu()``, printing a CUDA
-  tensor, ``torch.cuda.synchronize()``): those raise.
+  tensor, ``torch.cuda.synchronize()``): those raise; ops skip their host-side value checks;
+* an optimizer step can be captured with SGD, or with Adam/AdamW built with
+  ``capturable=True`` (step counters on the device);
+* random ops (dropout) read the generator's seed and offset from device memory that each
+  replay refills, and every replay advances the generator: fresh masks per replay, as torch.
 
 Memory allocated during capture comes from the graph's private pool (shareable between graphs
 with ``pool=``), which lives as long as the graph or any tensor allocated from it. Graphs that

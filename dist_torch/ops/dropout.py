@@ -2,7 +2,8 @@
 ``native_dropout``.
 
 The mask is a pure function of the device's Philox ``(seed, offset)`` state (advanced past
-the counters each call uses), so ``torch.cuda.manual_seed`` makes it reproducible. CPU
+the counters each call uses), so ``torch.cuda.manual_seed`` makes it reproducible; inside a
+CUDA graph the state is read from device memory at each replay. CPU
 dropout stays in :mod:`dist_torch.nn.functional.dropout` (a mask from the default generator
 times the input).
 """
@@ -28,8 +29,10 @@ class NativeDropout(Primitive):
 
     def forward(ctx, x, p):
         state = _cuda.philox_state(_backend.device_of(x).index)
-        seed, offset = state.next_seed_offset(x.size)
-        y, mask = _backend.kernels().dropout_forward(x, p, seed, offset)
+        # under CUDA graph capture the kernel reads (seed, offset) from the graph's device
+        # buffer, which every replay refills, so each replay draws a fresh mask
+        seed, offset, rng = state.next_philox(x.size)
+        y, mask = _backend.kernels().dropout_forward(x, p, seed, offset, rng)
         ctx.p = p
         ctx.save_for_backward(mask)
         return y

@@ -126,7 +126,8 @@ class MaxPool(Primitive):
             xp.maximum(best, v, out=best)
             xp.maximum(local, better * index_type(k), out=local)
         # np.maximum propagated any NaN into ``best``; only then fix the winners' indices
-        if x.dtype.kind == "f" and best.size and bool(xp.isnan(best.min())):
+        if x.dtype.kind == "f" and best.size and (_backend.capturing()
+                                                  or bool(xp.isnan(best.min()))):
             for k, v in enumerate(views):  # torch: a NaN wins and a later NaN replaces it
                 local = xp.where(xp.isnan(v), index_type(k), local)
         ctx.save_for_backward(local)

@@ -36,7 +36,11 @@ class Adam(Optimizer):
             ``decoupled_weight_decay=True`` applied to the weights as in AdamW (default 0).
         amsgrad: use the maximum of past ``v`` (AMSGrad; state ``max_exp_avg_sq``).
         maximize: maximize the objective instead of minimizing it.
-        foreach, capturable, fused: accepted for compatibility; the update is the same.
+        capturable: keep each ``step`` counter on its parameter's device and compute the bias
+            corrections there, so that the step can be captured in a CUDA graph (a step
+            captured with ``capturable=False`` raises). Unlike torch, CPU parameters are
+            accepted too (the same arithmetic, with NumPy).
+        foreach, fused: accepted for compatibility; the update is the same.
         differentiable: not supported (raises NotImplementedError when True).
 
     Example::
@@ -64,18 +68,19 @@ class Adam(Optimizer):
 
     def step(self, closure=None):
         """Perform one optimization step; returns ``closure()``'s loss when given."""
+        self._cuda_graph_capture_health_check()
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             params = self._params_with_grad(group)
             if not params:
                 continue
-            amsgrad = group["amsgrad"]
+            amsgrad, capturable = group["amsgrad"], group["capturable"]
             exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], []
             for p in params:
                 state = self.state[p]
                 if len(state) == 0:
                     xp = array_module(p._data)
-                    state["step"] = _step_counter()
+                    state["step"] = _step_counter(p._data if capturable else None)
                     state["exp_avg"] = _wrap(xp.zeros_like(p._data))
                     state["exp_avg_sq"] = _wrap(xp.zeros_like(p._data))
                     if amsgrad:
@@ -98,7 +103,8 @@ class Adam(Optimizer):
                                 beta2=_to_scalar(beta2), lr=_to_scalar(group["lr"]),
                                 weight_decay=group["weight_decay"], eps=group["eps"],
                                 maximize=group["maximize"],
-                                decoupled_weight_decay=group["decoupled_weight_decay"])
+                                decoupled_weight_decay=group["decoupled_weight_decay"],
+                                capturable=capturable)
             _bump_versions(params)
         return loss
 
@@ -121,12 +127,14 @@ def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable) -> None:
 
 def _kernel_adam(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps):
     """Adam's update as the multi-tensor CUDA kernel (one launch per dtype); ``steps`` are
-    0-dim counters, incremented here."""
+    0-dim counters, incremented here (on the device when capturable: the kernel wrapper then
+    computes the bias corrections there too)."""
     for step_t in steps:
         step_t += 1
     beta1, beta2 = group["betas"]
     _backend.kernels().adam_step(
-        params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, [float(s) for s in steps],
+        params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
+        steps if group["capturable"] else [float(s) for s in steps],
         lr=_to_scalar(group["lr"]), beta1=_to_scalar(beta1), beta2=_to_scalar(beta2),
         eps=group["eps"], weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
         maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"])
@@ -134,13 +142,15 @@ def _kernel_adam(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, s
 
 def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *,
                         amsgrad, beta1, beta2, lr, weight_decay, eps, maximize,
-                        decoupled_weight_decay):
-    """Adam's update on arrays, in place (``steps`` are 0-dim counters, incremented here)."""
+                        decoupled_weight_decay, capturable=False):
+    """Adam's update on arrays, in place (``steps`` are 0-dim counters, incremented here).
+
+    ``capturable``: the bias corrections are computed from the counters as arrays, in their
+    dtype (torch's capturable formula), never read back to the host."""
     for i, param in enumerate(params):
         xp = array_module(param)
         step_t = steps[i]
         step_t += 1
-        step = float(step_t)
         exp_avg, exp_avg_sq = exp_avgs[i], exp_avg_sqs[i]
         if weight_decay != 0 and decoupled_weight_decay:
             param *= 1 - lr * weight_decay
@@ -153,15 +163,20 @@ def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, s
         xp.multiply(d, 1 - beta2, out=scratch)
         scratch *= d
         exp_avg_sq += scratch
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2 = 1 - beta2 ** step
-        step_size = lr / bias_correction1
-        bias_correction2_sqrt = bias_correction2 ** 0.5
         if amsgrad:
             xp.maximum(max_exp_avg_sqs[i], exp_avg_sq, out=max_exp_avg_sqs[i])
             second = max_exp_avg_sqs[i]
         else:
             second = exp_avg_sq
+        if capturable:
+            _capturable_update(xp, param, exp_avg, second, step_t, beta1, beta2, lr, eps,
+                               scratch)
+            continue
+        step = float(step_t)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2 ** 0.5
         denom = xp.sqrt(second, out=scratch)
         denom /= bias_correction2_sqrt
         denom += eps
@@ -170,3 +185,16 @@ def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, s
         xp.multiply(exp_avg, -step_size, out=update)
         update /= denom
         param += update
+
+
+def _capturable_update(xp, param, exp_avg, second, step_t, beta1, beta2, lr, eps, scratch):
+    """``param += exp_avg / denom`` with torch's capturable arithmetic: the bias corrections
+    are 0-dim arrays computed from the counter ``step_t`` in its dtype, on its device."""
+    bias_correction1 = 1 - beta1 ** step_t
+    bias_correction2 = 1 - beta2 ** step_t
+    step_size_neg = -(lr / bias_correction1)
+    bias_correction2_sqrt = xp.sqrt(bias_correction2)
+    denom = xp.sqrt(second, out=scratch)
+    denom /= (bias_correction2_sqrt * step_size_neg).astype(param.dtype)
+    denom += (eps / step_size_neg).astype(param.dtype)
+    param += exp_avg / denom

@@ -8,6 +8,7 @@ in each optimizer's module) that writes the new values in place.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable
 from copy import deepcopy
@@ -81,8 +82,11 @@ def _scalar_dtype():
     return np.float64 if _dtype.get_default_dtype() == _dtype.float64 else np.float32
 
 
-def _step_counter() -> Tensor:
-    return _wrap(np.zeros((), dtype=_scalar_dtype()))
+def _step_counter(like=None) -> Tensor:
+    """A 0-dim step counter: on the host, or on the device of array ``like`` (capturable)."""
+    if like is None:
+        return _wrap(np.zeros((), dtype=_scalar_dtype()))
+    return _wrap(_backend.array_module(like).zeros((), dtype=_scalar_dtype()))
 
 
 def _with_step_hooks(step):
@@ -269,7 +273,6 @@ class Optimizer:
                                  f"optimization parameter {name}")
             param_group.setdefault(name, default)
         if len({id(p) for p in tensors}) != len(tensors):
-            import warnings
             warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
                           "future, this will cause an error; see "
                           "github.com/pytorch/pytorch/issues/40967 for more information",
@@ -401,6 +404,23 @@ class Optimizer:
             hook(self)
 
     # ------------------------------------------------------------------ helpers for subclasses
+
+    def _cuda_graph_capture_health_check(self) -> None:
+        """torch's check before a step that may be captured: a step captured into a CUDA graph
+        needs ``capturable=True`` in every group (counters and bias corrections on the
+        device); a capturable step run eagerly warns once that it is slower than needed."""
+        capturing = _backend.capturing()
+        if capturing and not all(g["capturable"] for g in self.param_groups):
+            raise RuntimeError("Attempting CUDA graph capture of step() for an instance of "
+                               f"{type(self).__name__} but param_groups' capturable is False.")
+        if not capturing and not getattr(self, "_warned_capturable_if_run_uncaptured", False) \
+                and all(g["capturable"] for g in self.param_groups) and _backend.cuda_available():
+            warnings.warn("This instance was constructed with capturable=True or some of all "
+                          "the param_groups came with capturable=True, but step() is running "
+                          "without CUDA graph capture. If you never intend to graph-capture "
+                          "this instance, capturable=True can impair performance, and you "
+                          "should set capturable=False.", stacklevel=3)
+            self._warned_capturable_if_run_uncaptured = True
 
     @staticmethod
     def _params_with_grad(group):

@@ -178,6 +178,79 @@ def test_philox_state_seed_offset_and_state_round_trip():
         state.set_state(b"\0" * 8)
 
 
+class _FakeCaptureStream:
+    """Stands for a CuPy stream being captured: capture and launch only record."""
+
+    def __init__(self):
+        self.graph = None
+
+    def begin_capture(self, mode):
+        pass
+
+    def end_capture(self):
+        return self.graph
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _FakeDropoutGraph:
+    """A 'graph' of one dropout kernel reading (seed, base) from ``buffer`` when launched."""
+
+    def __init__(self, buffer, n, offset):
+        self.buffer, self.n, self.offset, self.seen, self.masks = buffer, n, offset, [], []
+
+    def launch(self, stream):
+        from dist_torch.backend import kernel_twins as tw
+        self.seen.append(tuple(int(v) for v in self.buffer))
+        x = np.ones(self.n, np.float32)
+        self.masks.append(tw.dropout_forward(x, 0.5, 0, self.offset, state=self.buffer)[1])
+
+
+def test_capturing_is_this_threads_capture_only(monkeypatch):
+    assert not cuda_backend.capturing()
+    monkeypatch.setattr(cuda_backend, "_captures", 1)
+    assert not cuda_backend.capturing()  # another thread captures
+    monkeypatch.setattr(cuda_backend._tls, "stream", object(), raising=False)
+    assert cuda_backend.capturing()
+
+
+def test_graph_rng_reads_fresh_seed_and_offset_at_every_replay(monkeypatch):
+    from dist_torch.backend import kernel_twins as tw
+    monkeypatch.setattr(cuda_backend, "_captures", 0)
+    monkeypatch.setattr(cuda_backend, "_rng_buffer", lambda index: np.zeros(2, np.uint64))
+    state = cuda_backend.PhiloxState(0)
+    state.manual_seed(7)
+    state.next_seed_offset(400)
+    assert state.next_philox(8) == (7, 400, None)  # eager: the generator's own values
+    stream = _FakeCaptureStream()
+    cuda_backend.begin_capture(stream, None, 0)
+    try:
+        assert cuda_backend.capturing()
+        seed, first, buf = state.next_philox(10)
+        seed2, second, buf2 = state.next_philox(5)
+        assert (seed, first, seed2, second) == (0, 0, 0, 12) and buf2 is buf
+        assert state.offset == 408  # capture does not advance the generator
+        cuda_backend.keep_alive("launch table")
+        stream.graph = _FakeDropoutGraph(buf, 64, second)
+    finally:
+        captured = cuda_backend.end_capture(stream)
+    assert not cuda_backend.capturing() and captured.kept == ["launch table"]
+    assert state.next_philox(4) == (7, 408, None)
+    for _ in range(3):
+        cuda_backend.graph_launch(captured, stream)
+    graph = captured.graph
+    # each replay saw the generator's offset, then moved it past the graph's 12 + 8 draws
+    assert graph.seen == [(7, 412), (7, 432), (7, 452)] and state.offset == 472
+    for (s, base), mask in zip(graph.seen, graph.masks):
+        np.testing.assert_array_equal(mask, tw.dropout_forward(np.ones(64, np.float32), 0.5,
+                                                               s, base + 12)[1])
+    assert len({m.tobytes() for m in graph.masks}) == 3  # a fresh mask per replay
+
+
 class _FakeBlock:
     def __init__(self, size, device_id=0):
         self.size, self.mem, self.device_id = size, self, device_id

@@ -361,6 +361,24 @@ def test_dropout_mask_is_a_function_of_seed_and_offset():
     _close(y1, np.where(m1 == 1, np.float32(1 / 0.7), 0), 0, 0)
 
 
+def test_dropout_state_array_replaces_seed_and_adds_to_offset():
+    """Under CUDA graph capture the kernel reads (seed, base offset) from a device array."""
+    x = np.ones(301, np.float32)
+    seed, base = (9 << 40) | 17, (1 << 33) + 12
+    state = np.array([seed, base], dtype=np.uint64)
+    y, m = tw.dropout_forward(x, 0.4, seed=5, offset=8, state=state)
+    y_ref, m_ref = tw.dropout_forward(x, 0.4, seed=seed, offset=base + 8)
+    np.testing.assert_array_equal(m, m_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    # the seed argument is ignored when a state array is given
+    np.testing.assert_array_equal(tw.dropout_forward(x, 0.4, seed=6, offset=8, state=state)[1],
+                                  m)
+    # offsets wrap at 2**64 as the kernel's unsigned arithmetic does
+    wrap = np.array([seed, 2**64 - 4], dtype=np.uint64)
+    np.testing.assert_array_equal(tw.dropout_forward(x, 0.4, 0, 8, state=wrap)[1],
+                                  tw.dropout_forward(x, 0.4, seed, 4)[1])
+
+
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 def test_dropout_keep_rate_and_backward(p):
     x = _rng(18).normal(size=(100, 1000))

@@ -6,6 +6,9 @@
 // 1 - p. A caller that draws again advances offset (by at least ceil(n / 4)).
 // Forward: y = x * (mask * scale) (scale = 1 / (1 - p), 0 for p = 1), mask as uint8 (0 or 1).
 // Backward: gx = gy * (mask * scale). Half and bfloat16 compute in float.
+// Under CUDA graph capture the forward gets `state`, a device array (seed, base offset) that
+// each replay refills: seed = state[0] and offset = state[1] + offset (the offset argument is
+// then relative to the graph's base), so replays draw fresh masks. Eagerly state is null.
 #include "common.cuh"
 
 namespace {
@@ -42,8 +45,13 @@ template <typename T>
 __device__ void dropout_fwd(const T* __restrict__ x, T* __restrict__ y,
                             unsigned char* __restrict__ mask, long long n,
                             unsigned long long seed, unsigned long long offset,
-                            unsigned long long threshold, double scale) {
+                            unsigned long long threshold, double scale,
+                            const unsigned long long* __restrict__ state) {
   typedef typename Acc<T>::type A;
+  if (state != nullptr) {
+    seed = state[0];
+    offset += state[1];
+  }
   const long long blocks = (n + 3) / 4;
   const A s = A(scale);
   for (long long q = blockIdx.x * (long long)blockDim.x + threadIdx.x; q < blocks;
@@ -88,8 +96,9 @@ extern "C" __global__ void philox_words(unsigned int* out, long long n, unsigned
 #define DROPOUT_ENTRIES(SUFFIX, T)                                                         \
   extern "C" __global__ void dropout_fwd_##SUFFIX(                                         \
       const T* x, T* y, unsigned char* mask, long long n, unsigned long long seed,         \
-      unsigned long long offset, unsigned long long threshold, double scale) {             \
-    dropout_fwd<T>(x, y, mask, n, seed, offset, threshold, scale);                         \
+      unsigned long long offset, unsigned long long threshold, double scale,               \
+      const unsigned long long* state) {                                                   \
+    dropout_fwd<T>(x, y, mask, n, seed, offset, threshold, scale, state);                  \
   }                                                                                        \
   extern "C" __global__ void dropout_bwd_##SUFFIX(const T* gy, const unsigned char* mask,  \
                                                   T* gx, long long n, double scale) {      \

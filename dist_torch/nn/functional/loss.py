@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from dist_torch import backend as _backend
 from dist_torch._tensor import Tensor
 from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd import grad_mode
@@ -129,7 +130,9 @@ def _class_targets(input: Tensor, target: Tensor, weight, ignore_index: int):
         if w.ndim != 1:
             w = w.reshape(-1)
     mask = None
-    if t.size:
+    if t.size and _backend.capturing():  # no host check inside a CUDA graph, as torch
+        mask = t != ignore_index
+    elif t.size:
         lo, hi = int(t.min()), int(t.max())
         if lo < 0 or hi >= n_classes:
             mask = t != ignore_index
