@@ -22,28 +22,30 @@ def _parse(spec: str) -> dict:
         if device not in ("cpu", "cuda"):
             raise ValueError(f"Invalid device {device!r} in backend string {spec!r}")
         table[device] = "mpi" if backend == "gloo" else backend
-    if table.get("cpu", "mpi") != "mpi" or table.get("cuda", "nccl") != "nccl":
+    if table.get("cpu", "mpi") != "mpi" or table.get("cuda", "nccl") not in ("nccl", "mpi"):
         raise ValueError(f"Unsupported backend string {spec!r}: CPU tensors use 'mpi' and CUDA "
-                         "tensors use 'nccl'")
+                         "tensors use 'nccl' or 'mpi' (staged through host memory)")
     return table
 
 
 class DeviceDispatchGroup(ProcessGroup):
-    """CPU arrays over ``cpu`` (MPI); CUDA arrays over an NCCL group made on first use."""
+    """CPU arrays over ``cpu`` (MPI); CUDA arrays over an NCCL group made on first use, or
+    over ``cpu`` too (``cuda_backend='mpi'``: MPI stages them through host memory)."""
 
-    def __init__(self, cpu, device_id=None, uses_cuda: bool = True):
+    def __init__(self, cpu, device_id=None, cuda_backend: str | None = "nccl"):
         super().__init__(cpu.rank(), cpu.size(), cpu.global_ranks, cpu.timeout)
         self.cpu = cpu
-        self._cuda = None
+        self._cuda = cpu if cuda_backend == "mpi" else None
         self._device_id = device_id
-        self._uses_cuda = uses_cuda
-        self.backend_name = "cpu:mpi,cuda:nccl" if uses_cuda else "mpi"
+        self._uses_cuda = cuda_backend is not None
+        self._cuda_backend = cuda_backend
+        self.backend_name = f"cpu:mpi,cuda:{cuda_backend}" if cuda_backend else "mpi"
 
     @classmethod
     def from_spec(cls, spec: str, timeout: float, device_id=None):
         table = _parse(spec)
         from dist_torch.distributed.mpi import MPIProcessGroup
-        return cls(MPIProcessGroup(timeout=timeout), device_id, "cuda" in table)
+        return cls(MPIProcessGroup(timeout=timeout), device_id, table.get("cuda"))
 
     def __repr__(self):
         return f"<DeviceDispatchGroup {self.cpu!r}, cuda: {self._cuda!r}>"
@@ -123,9 +125,9 @@ class DeviceDispatchGroup(ProcessGroup):
         sub = self.cpu.new_group(ranks, timeout)
         if sub is None:
             return None
-        return DeviceDispatchGroup(sub, self._device_id, self._uses_cuda)
+        return DeviceDispatchGroup(sub, self._device_id, self._cuda_backend)
 
     def shutdown(self) -> None:
-        if self._cuda is not None:
+        if self._cuda is not None and self._cuda is not self.cpu:
             self._cuda.shutdown()
         self.cpu.shutdown()

@@ -12,6 +12,9 @@ see ``_arrival.py``). Point-to-point operations are posted directly as ``Isend``
 Reductions on float16/bfloat16 run in float32; bool arrays reduce as bytes (SUM and MAX are
 OR, PRODUCT and MIN are AND); data movement (broadcast, gathers, scatters, all-to-all, send)
 moves raw bytes, so every dtype is supported.
+
+CUDA (CuPy) arrays are staged through host memory around each MPI call (the mpich wheel is not
+CUDA-aware; see ``_staging.py``), so ranks may share a GPU; one call may not mix devices.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import weakref
 
 import numpy as np
 
-from dist_torch.distributed import _arrival, _checks, _debug, _progress
+from dist_torch.distributed import _arrival, _checks, _debug, _progress, _staging
+from dist_torch.distributed._mpi_buffers import _as_array, _bytes, _displacements, _reduce_buffer
 from dist_torch.distributed.process_group import (
     DistBackendError,
     DistTimeoutError,
@@ -74,36 +78,6 @@ def mpi():
 
 
 # ---------------------------------------------------------------------------- buffers
-
-def _reduce_buffer(a):
-    """``(buffer, write_back)``: an array MPI can reduce for ``a``; ``write_back`` (or None)
-    copies the result into ``a``."""
-    if a.dtype.kind == "b":
-        if a.flags.c_contiguous:
-            return a.view(np.uint8), None
-        buf = np.ascontiguousarray(a).view(np.uint8)
-        return buf, lambda: np.copyto(a, buf.view(np.bool_))
-    if a.dtype.itemsize == 2 and a.dtype.kind in "fV":  # float16, bfloat16: reduce in float32
-        buf = a.astype(np.float32)
-        return buf, lambda: np.copyto(a, buf, casting="unsafe")
-    if a.flags.c_contiguous:
-        return a, None
-    buf = np.ascontiguousarray(a)
-    return buf, lambda: np.copyto(a, buf)
-
-
-def _bytes(a):
-    """``(bytes, write_back)``: a flat uint8 view of ``a`` (of a contiguous copy if needed)."""
-    if a.flags.c_contiguous:
-        return a.reshape(-1).view(np.uint8), None
-    buf = np.ascontiguousarray(a)
-    return buf.reshape(-1).view(np.uint8), lambda: np.copyto(a, buf)
-
-
-def _as_array(chunk, like):
-    """The uint8 ``chunk`` reinterpreted with ``like``'s dtype and shape."""
-    return chunk.view(like.dtype).reshape(like.shape)
-
 
 _OPS: dict = {}
 
@@ -370,12 +344,16 @@ class MPIProcessGroup(ProcessGroup):
     def _sig(self, name, params, arrays):
         return _debug.signature(name, params, arrays) if self._debug else None
 
+    def _staged(self, name, run, args, reads, writes, outputs=(), sig=None) -> MPIWork:
+        """Submit ``run(*args)``, staging device arrays through host memory (_staging.py)."""
+        return self._submit(name, _staging.wrap(name, run, args, reads, writes), outputs, sig)
+
     def allreduce(self, arrays, op=ReduceOp.SUM) -> MPIWork:
         arrays = list(arrays)
         _checks.check_op("allreduce", op, arrays)
         comm, size = self._comm, self._size
 
-        def run():
+        def run(arrays):
             for a in arrays:
                 buf, back = _reduce_buffer(a)
                 comm.Allreduce(mpi().IN_PLACE, buf, _mpi_op(op, a))
@@ -383,20 +361,22 @@ class MPIProcessGroup(ProcessGroup):
                     np.true_divide(buf, size, out=buf)
                 if back is not None:
                     back()
-        return self._submit("allreduce", run, arrays, self._sig("allreduce", op.name, arrays))
+        return self._staged("allreduce", run, [arrays], arrays, arrays, arrays,
+                            self._sig("allreduce", op.name, arrays))
 
     def broadcast(self, arrays, src: int) -> MPIWork:
         arrays = list(arrays)
         _checks.check_root("broadcast", src, self._size, "root")
-        comm = self._comm
+        comm, root = self._comm, self._rank == src
 
-        def run():
+        def run(arrays):
             for a in arrays:
                 buf, back = _bytes(a)
                 comm.Bcast(buf, root=src)
                 if back is not None:
                     back()
-        return self._submit("broadcast", run, arrays,
+        return self._staged("broadcast", run, [arrays], arrays if root else [],
+                            [] if root else arrays, arrays,
                             self._sig("broadcast", f"src={src}", arrays))
 
     def reduce(self, arrays, dst: int, op=ReduceOp.SUM) -> MPIWork:
@@ -405,7 +385,7 @@ class MPIProcessGroup(ProcessGroup):
         _checks.check_op("reduce", op, arrays)
         comm, size, root = self._comm, self._size, self._rank == dst
 
-        def run():
+        def run(arrays):
             for a in arrays:
                 buf, back = _reduce_buffer(a)
                 if not root:
@@ -416,7 +396,7 @@ class MPIProcessGroup(ProcessGroup):
                     np.true_divide(buf, size, out=buf)
                 if back is not None:
                     back()
-        return self._submit("reduce", run, arrays,
+        return self._staged("reduce", run, [arrays], arrays, arrays if root else [], arrays,
                             self._sig("reduce", f"{op.name}, dst={dst}", arrays))
 
     def allgather(self, outputs, input) -> MPIWork:
@@ -424,13 +404,14 @@ class MPIProcessGroup(ProcessGroup):
         _checks.check_like("allgather", outputs, input, "the output list", "the input tensor")
         comm = self._comm
 
-        def run():
+        def run(outputs, input):
             src, _ = _bytes(input)
             everyone = np.empty(src.size * len(outputs), dtype=np.uint8)
             comm.Allgather(src, everyone)
             for out, chunk in zip(outputs, np.split(everyone, len(outputs))):
                 np.copyto(out, _as_array(chunk, out))
-        return self._submit("allgather", run, outputs, self._sig("allgather", "", [input]))
+        return self._staged("allgather", run, [outputs, input], [input], outputs, outputs,
+                            self._sig("allgather", "", [input]))
 
     def allgather_into(self, output, input) -> MPIWork:
         _checks.check_same_dtype("allgather_into_tensor", output, input, "the output tensor",
@@ -438,13 +419,13 @@ class MPIProcessGroup(ProcessGroup):
         _checks.check_numel("allgather_into_tensor", output, input, self._size, gather=True)
         comm = self._comm
 
-        def run():
+        def run(output, input):
             dst, back = _bytes(output)
             comm.Allgather(_bytes(input)[0], dst)
             if back is not None:
                 back()
-        return self._submit("allgather_into", run, [output],
-                            self._sig("allgather_into", "", [input]))
+        return self._staged("allgather_into", run, [output, input], [input], [output],
+                            [output], self._sig("allgather_into", "", [input]))
 
     def gather(self, outputs, input, dst: int) -> MPIWork:
         _checks.check_root("gather", dst, self._size, "root")
@@ -452,18 +433,19 @@ class MPIProcessGroup(ProcessGroup):
         if root:
             outputs = _checks.check_list("gather", outputs, self._size, "the gather list")
             _checks.check_like("gather", outputs, input, "the gather list", "the input tensor")
-        comm = self._comm
+        comm, size = self._comm, self._size
 
-        def run():
+        def run(outputs, input):
             src, _ = _bytes(input)
             if not root:
                 comm.Gather(src, None, root=dst)
                 return
-            everyone = np.empty(src.size * self._size, dtype=np.uint8)
+            everyone = np.empty(src.size * size, dtype=np.uint8)
             comm.Gather(src, everyone, root=dst)
-            for out, chunk in zip(outputs, np.split(everyone, self._size)):
+            for out, chunk in zip(outputs, np.split(everyone, size)):
                 np.copyto(out, _as_array(chunk, out))
-        return self._submit("gather", run, outputs if root else [],
+        mine = outputs if root else []
+        return self._staged("gather", run, [mine, input], [input], mine, mine,
                             self._sig("gather", f"dst={dst}", [input]))
 
     def scatter(self, output, inputs, src: int) -> MPIWork:
@@ -475,19 +457,27 @@ class MPIProcessGroup(ProcessGroup):
                                "the output tensor")
         comm = self._comm
 
-        def run():
+        def run(output, inputs):
             dst, back = _bytes(output)
             send = np.concatenate([_bytes(x)[0] for x in inputs]) if root else None
             comm.Scatter(send, dst, root=src)
             if back is not None:
                 back()
-        return self._submit("scatter", run, [output],
+        mine = inputs if root else []
+        return self._staged("scatter", run, [output, mine], mine, [output], [output],
                             self._sig("scatter", f"src={src}", [output]))
 
-    def _reduce_scatter(self, name, output, flat, op):
+    def _reduce_scatter(self, name, output, inputs, op):
+        """``inputs``: one flat array, or a list of arrays to concatenate (flattened)."""
         comm, size = self._comm, self._size
+        as_list = isinstance(inputs, list)
 
-        def run():
+        def run(output, inputs):
+            if as_list:
+                flat = np.concatenate([x.reshape(-1) for x in inputs]) if inputs \
+                    else output[:0]
+            else:
+                flat = inputs
             send, _ = _reduce_buffer(flat)
             recv, back = _reduce_buffer(output)
             comm.Reduce_scatter_block(send, recv, _mpi_op(op, output))
@@ -495,15 +485,16 @@ class MPIProcessGroup(ProcessGroup):
                 np.true_divide(recv, size, out=recv)
             if back is not None:
                 back()
-        return self._submit(name, run, [output], self._sig(name, op.name, [output]))
+        reads = inputs if as_list else [inputs]
+        return self._staged(name, run, [output, inputs], reads, [output], [output],
+                            self._sig(name, op.name, [output]))
 
     def reduce_scatter(self, output, inputs, op=ReduceOp.SUM) -> MPIWork:
         inputs = _checks.check_list("reduce_scatter", inputs, self._size, "the input list")
         _checks.check_like("reduce_scatter", inputs, output, "the input list",
                            "the output tensor")
         _checks.check_op("reduce_scatter", op, [output])
-        flat = np.concatenate([x.reshape(-1) for x in inputs]) if inputs else output[:0]
-        return self._reduce_scatter("reduce_scatter", output, flat, op)
+        return self._reduce_scatter("reduce_scatter", output, inputs, op)
 
     def reduce_scatter_into(self, output, input, op=ReduceOp.SUM) -> MPIWork:
         _checks.check_same_dtype("reduce_scatter_tensor", output, input, "the output tensor",
@@ -522,7 +513,7 @@ class MPIProcessGroup(ProcessGroup):
                                  f"{_checks.dtype_name(a)}")
         comm = self._comm
 
-        def run():
+        def run(outputs, inputs):
             send = [_bytes(x)[0] for x in inputs]
             scounts = [s.size for s in send]
             rcounts = [o.nbytes for o in outputs]
@@ -532,7 +523,7 @@ class MPIProcessGroup(ProcessGroup):
                            [recv, (rcounts, _displacements(rcounts)), mpi().BYTE])
             for out, start, n in zip(outputs, _displacements(rcounts), rcounts):
                 np.copyto(out, _as_array(recv[start:start + n], out))
-        return self._submit("alltoall", run, outputs,
+        return self._staged("alltoall", run, [outputs, inputs], inputs, outputs, outputs,
                             self._sig("alltoall", "", []))
 
     def barrier(self) -> MPIWork:
@@ -551,13 +542,16 @@ class MPIProcessGroup(ProcessGroup):
 
     def send(self, array, dst: int, tag: int = 0) -> MPIP2PWork:
         self._check_peer("send", dst)
-        buf, _ = _bytes(array)
+        buf, _ = _bytes(_staging.host_send_buffer(array))
         request = self._p2p.Isend(buf, dst, tag)
         return MPIP2PWork(self, "send", dst, request, buf)
 
     def recv(self, array, src: int | None, tag: int = 0) -> MPIP2PWork:
         self._check_peer("recv", src)
-        buf, back = _bytes(array)
+        host, to_device = _staging.host_recv_buffer(array)
+        buf, back = _bytes(host)
+        if to_device is not None:
+            back = to_device  # the host buffer is contiguous: straight back to the device
         source = mpi().ANY_SOURCE if src is None else src
         request = self._p2p.Irecv(buf, source, tag)
         return MPIP2PWork(self, "recv", src, request, buf, back)
@@ -616,14 +610,6 @@ class MPIProcessGroup(ProcessGroup):
             return None
         return MPIProcessGroup(comm, self.timeout if timeout is None else timeout,
                                debug=self._debug, _adopt=True)
-
-
-def _displacements(counts):
-    out, total = [], 0
-    for c in counts:
-        out.append(total)
-        total += c
-    return out
 
 
 @atexit.register

@@ -13,21 +13,35 @@ reports the collective, its sequence number and the ranks that did not issue it 
 bootstrap's arrival counters), then ends the job (or, with ``DT_NO_ABORT_ON_EXCEPTION=1``,
 raises DistTimeoutError from the next call).
 
-dtypes: float16/32/64, int8/32/64, uint8 natively, bfloat16 where NCCL has it (2.10+), int16
-reduced in int32, bool reduced as bytes (SUM/MAX = OR, PRODUCT/MIN = AND); data movement moves
-bytes. AVG is SUM followed by a division. NCCL has no bitwise reductions (BAND/BOR/BXOR on
-integers raise) and no receive from any source.
+dtypes: float16/32/64, int8/32/64, uint8/32/64 natively, bfloat16 where NCCL has it (2.10+),
+int16/uint16 reduced in int32, bool reduced as bytes (SUM/MAX = OR, PRODUCT/MIN = AND); data
+movement moves bytes. AVG is ncclAvg (NCCL 2.10+; SUM followed by a division before). NCCL has
+no bitwise reductions (BAND/BOR/BXOR on integers raise) and no receive from any source.
+Point-to-point operations use a second communicator (and stream), so that a send/recv pair
+never has to be ordered against the collectives of the ranks that do not take part in it.
+
+NCCL needs one GPU per process: ranks that would share a GPU are refused at creation, with
+the advice to use the mpi backend (which stages CUDA tensors through host memory).
 """
 
 from __future__ import annotations
 
-import os
+import socket
 import sys
 import threading
 import time
 import warnings
 
 from dist_torch.distributed import _arrival, _checks
+from dist_torch.distributed._nccl_setup import (
+    _bus_id,
+    _check_not_self,
+    _device_index,
+    _local_rank,
+    _setup_comms,
+    _shared_gpus,
+    _Types,
+)
 from dist_torch.distributed.process_group import (
     DistBackendError,
     DistTimeoutError,
@@ -73,62 +87,6 @@ def is_available() -> bool:
     return cuda_available()
 
 
-def _local_rank(node_rank: int) -> int:
-    for var in ("LOCAL_RANK", "MPI_LOCALRANKID", "OMPI_COMM_WORLD_LOCAL_RANK",
-                "SLURM_LOCALID"):
-        value = os.environ.get(var, "").strip()
-        if value.isdigit():
-            return int(value)
-    return node_rank
-
-
-def _setup_comms(comm):
-    """(node-local rank, a Dup for the arrival counters): run in the bootstrap's FIFO."""
-    from dist_torch.distributed.mpi import mpi
-    node = comm.Split_type(mpi().COMM_TYPE_SHARED)
-    node_rank = node.Get_rank()
-    node.Free()
-    return node_rank, comm.Dup()
-
-
-def _device_index(device_id) -> int | None:
-    if device_id is None:
-        return None
-    if isinstance(device_id, int):
-        return device_id
-    index = getattr(device_id, "index", None)
-    if index is not None:
-        return int(index)
-    text = str(device_id)
-    return int(text.split(":")[1]) if ":" in text else 0
-
-
-class _Types:
-    """NCCL datatype and op codes, resolved once."""
-
-    def __init__(self, nccl):
-        import numpy as np
-        self.by_dtype = {
-            np.dtype(np.float16): nccl.NCCL_FLOAT16, np.dtype(np.float32): nccl.NCCL_FLOAT32,
-            np.dtype(np.float64): nccl.NCCL_FLOAT64, np.dtype(np.int8): nccl.NCCL_INT8,
-            np.dtype(np.int32): nccl.NCCL_INT32, np.dtype(np.int64): nccl.NCCL_INT64,
-            np.dtype(np.uint8): nccl.NCCL_UINT8,
-        }
-        self.bfloat16 = getattr(nccl, "NCCL_BFLOAT16", None)
-        if self.bfloat16 is None:
-            try:  # ncclBfloat16 = 9 since NCCL 2.10, even where CuPy has no constant for it
-                self.bfloat16 = 9 if nccl.get_version() >= 21000 else None
-            except Exception:  # very old NCCL: bfloat16 is reduced in float32
-                self.bfloat16 = None
-        self.uint8 = nccl.NCCL_UINT8
-        self.ops = {ReduceOp.SUM: nccl.NCCL_SUM, ReduceOp.AVG: nccl.NCCL_SUM,
-                    ReduceOp.PRODUCT: nccl.NCCL_PROD, ReduceOp.MIN: nccl.NCCL_MIN,
-                    ReduceOp.MAX: nccl.NCCL_MAX}
-        self.bool_ops = {ReduceOp.SUM: nccl.NCCL_MAX, ReduceOp.MAX: nccl.NCCL_MAX,
-                         ReduceOp.BOR: nccl.NCCL_MAX, ReduceOp.PRODUCT: nccl.NCCL_MIN,
-                         ReduceOp.MIN: nccl.NCCL_MIN, ReduceOp.BAND: nccl.NCCL_MIN}
-
-
 class NCCLWork(Work):
     """A collective enqueued on the group's stream; done when its event has fired."""
 
@@ -146,7 +104,8 @@ class NCCLWork(Work):
         """Order the caller's current stream after the collective (the host does not block,
         except for barriers)."""
         self._group._raise_if_broken(self.name)
-        _cupy().cuda.get_current_stream().wait_event(self._event)
+        with self._group.device:  # the caller's current stream on the group's device
+            _cupy().cuda.get_current_stream().wait_event(self._event)
         if self._blocking:
             limit = self._group.timeout if timeout is None else \
                 (timeout.total_seconds() if hasattr(timeout, "total_seconds") else timeout)
@@ -202,10 +161,26 @@ class NCCLProcessGroup(ProcessGroup):
         self.device.use()
         self._nccl = nccl
         self._types = _Types(nccl)
-        uid = nccl.get_unique_id() if self._rank == 0 else None
-        uid = bootstrap.broadcast_object(uid, 0)
+        placements = bootstrap.allgather_object((socket.gethostname(), _bus_id(cupy, index)))
+        problem = _shared_gpus(placements, self.global_ranks)
+        if problem is not None:
+            arrival_comm.Free()
+            raise RuntimeError(problem)
+        # rank 0 makes one unique id per communicator: collectives, and point-to-point
+        ids = [nccl.get_unique_id() for _ in range(2 if self._size > 1 else 1)] \
+            if self._rank == 0 else None
+        ids = bootstrap.broadcast_object(ids, 0)
         with self.device:
-            self._comm = nccl.NcclCommunicator(self._size, uid, self._rank)
+            try:
+                self._comm = nccl.NcclCommunicator(self._size, ids[0], self._rank)
+                self._p2p_comm = self._comm if self._size == 1 else \
+                    nccl.NcclCommunicator(self._size, ids[1], self._rank)
+            except nccl.NcclError as err:
+                arrival_comm.Free()
+                raise DistBackendError(f"NCCL could not create its communicator on cuda:"
+                                       f"{index} (rank {self._rank} of {self._size}): {err}. "
+                                       "If several ranks share a GPU, use the mpi backend."
+                                       ) from err
             self._stream = cupy.cuda.Stream(non_blocking=True)
             self._p2p_stream = cupy.cuda.Stream(non_blocking=True)
         from dist_torch.distributed.mpi import mpi
@@ -214,6 +189,7 @@ class NCCLProcessGroup(ProcessGroup):
         self._lock = threading.Lock()
         self._pending: list[NCCLWork] = []
         self._broken = None
+        self._broken_error = DistTimeoutError
         self._closed = False
         self._watchdog = threading.Thread(target=self._watch, daemon=True,
                                           name="dist_torch-nccl-watchdog")
@@ -227,8 +203,8 @@ class NCCLProcessGroup(ProcessGroup):
 
     def _raise_if_broken(self, name: str) -> None:
         if self._broken is not None:
-            raise DistTimeoutError(f"{name}: the NCCL process group is unusable: "
-                                   f"{self._broken}")
+            raise self._broken_error(f"{name}: the NCCL process group is unusable: "
+                                     f"{self._broken}")
         if self._closed:
             raise DistBackendError(f"{name}: the process group has been destroyed")
 
@@ -242,8 +218,9 @@ class NCCLProcessGroup(ProcessGroup):
                 self._seq += 1
                 self._arrivals.mark(self._seq)
             seq = self._seq
-            ready = cupy.cuda.Event(disable_timing=True)
-            ready.record(cupy.cuda.get_current_stream())
+            with self.device:  # the caller's current stream on this group's device
+                ready = cupy.cuda.Event(disable_timing=True)
+                ready.record(cupy.cuda.get_current_stream())
             stream.wait_event(ready)
             with self.device, stream:
                 try:
@@ -261,6 +238,8 @@ class NCCLProcessGroup(ProcessGroup):
     def _watch(self) -> None:
         while not self._closed and self._broken is None:
             time.sleep(0.1)
+            if self._closed or self._async_error():
+                return
             now = time.monotonic()
             with self._lock:
                 self._pending = [w for w in self._pending if not w.is_completed()]
@@ -276,6 +255,30 @@ class NCCLProcessGroup(ProcessGroup):
                         _abort._abort(1)
                 return
 
+    def _async_error(self) -> bool:
+        """True (and the group broken, its communicators aborted) when NCCL reports an
+        asynchronous error, e.g. a peer that failed; the next call on the group raises it."""
+        try:
+            for comm in (self._comm, self._p2p_comm):
+                comm.check_async_error()
+        except self._nccl.NcclError as err:
+            if self._closed:
+                return True
+            self._broken = f"NCCL reported an asynchronous error: {err}"
+            self._broken_error = DistBackendError
+            self._abort_comms()
+            from dist_torch.distributed import _abort
+            _abort.mark_broken()
+            return True
+        return False
+
+    def _abort_comms(self) -> None:
+        for comm in {id(c): c for c in (self._comm, self._p2p_comm)}.values():
+            try:
+                comm.abort()
+            except Exception as err:  # the job is ending anyway; say why abort failed
+                print(f"NCCL communicator abort failed: {err}", file=sys.stderr)
+
     def _timed_out(self, work: NCCLWork, limit: float):
         if self._broken is None:
             counters = self._arrivals.read(limit=min(5.0, max(1.0, limit)))
@@ -286,10 +289,7 @@ class NCCLProcessGroup(ProcessGroup):
                 f"{work.name} (sequence number {work.seq}) in a process group of size "
                 f"{self._size} (backend nccl): {who}. The NCCL communicator was aborted and the "
                 "process group is unusable; end the job.")
-            try:
-                self._comm.abort()
-            except Exception as err:  # the job is ending anyway; say why abort failed
-                print(f"NCCL communicator abort failed: {err}", file=sys.stderr)
+            self._abort_comms()
             from dist_torch.distributed import _abort
             _abort.mark_broken()
         raise DistTimeoutError(self._broken)
@@ -298,9 +298,12 @@ class NCCLProcessGroup(ProcessGroup):
         if self._closed:
             return
         self._closed = True
+        self._watchdog.join(5.0)  # it must not query a destroyed communicator
         if self._broken is None:
             self._stream.synchronize()
             self._p2p_stream.synchronize()
+            if self._p2p_comm is not self._comm:
+                self._p2p_comm.destroy()
             self._comm.destroy()
             self._arrivals.free()
 
@@ -369,7 +372,7 @@ class NCCLProcessGroup(ProcessGroup):
             for a, code in zip(arrays, codes):
                 buf, dtype, target = self._reducible(a)
                 self._comm.allReduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, code, stream)
-                if op is ReduceOp.AVG:
+                if op is ReduceOp.AVG and not self._types.native_avg:
                     buf /= self._size
                 self._write_back(target, buf)
         return self._launch("allreduce", body, arrays)
@@ -400,7 +403,7 @@ class NCCLProcessGroup(ProcessGroup):
                 self._comm.reduce(buf.data.ptr, buf.data.ptr, buf.size, dtype, code, dst,
                                   stream)
                 if root:
-                    if op is ReduceOp.AVG:
+                    if op is ReduceOp.AVG and not self._types.native_avg:
                         buf /= self._size
                     self._write_back(target, buf)
         return self._launch("reduce", body, arrays)
@@ -436,15 +439,17 @@ class NCCLProcessGroup(ProcessGroup):
                 target[...] = dst.view(target.dtype).reshape(target.shape)
         return self._launch("allgather_into", body, [output], [input])
 
-    def _exchange(self, sends, recvs, stream):
-        """Point-to-point sends/receives of byte buffers as one NCCL group."""
+    def _exchange(self, sends, recvs, stream, comm=None):
+        """Point-to-point sends/receives of byte buffers as one NCCL group (on the collective
+        communicator unless ``comm``)."""
         nccl = self._nccl
+        comm = self._comm if comm is None else comm
         nccl.groupStart()
         try:
             for peer, buf in sends:
-                self._comm.send(buf.data.ptr, buf.size, self._types.uint8, peer, stream)
+                comm.send(buf.data.ptr, buf.size, self._types.uint8, peer, stream)
             for peer, buf in recvs:
-                self._comm.recv(buf.data.ptr, buf.size, self._types.uint8, peer, stream)
+                comm.recv(buf.data.ptr, buf.size, self._types.uint8, peer, stream)
         finally:
             nccl.groupEnd()
 
@@ -500,7 +505,7 @@ class NCCLProcessGroup(ProcessGroup):
             recv, _, target = self._reducible(output)
             self._comm.reduceScatter(send.data.ptr, recv.data.ptr, recv.size, dtype, code,
                                      stream)
-            if op is ReduceOp.AVG:
+            if op is ReduceOp.AVG and not self._types.native_avg:
                 recv /= self._size
             self._write_back(target, recv)
         return self._launch(name, body, [output], keep)
@@ -525,6 +530,11 @@ class NCCLProcessGroup(ProcessGroup):
     def alltoall(self, outputs, inputs) -> NCCLWork:
         outputs = _checks.check_list("alltoall", outputs, self._size, "the output tensor list")
         inputs = _checks.check_list("alltoall", inputs, self._size, "the input tensor list")
+        for a in outputs + inputs:
+            if a.dtype != inputs[0].dtype:
+                raise ValueError(f"alltoall: every tensor must have one dtype: "
+                                 f"{_checks.dtype_name(inputs[0])} and "
+                                 f"{_checks.dtype_name(a)}")
         self._check_cuda("alltoall", outputs + inputs)
 
         def body(stream):
@@ -553,9 +563,10 @@ class NCCLProcessGroup(ProcessGroup):
     def send(self, array, dst: int, tag: int = 0) -> NCCLWork:
         self._check_cuda("send", [array])
         _checks.check_root("send", dst, self._size, "peer")
+        _check_not_self("send", dst, self._rank)
 
         def body(stream):
-            self._exchange([(dst, self._bytes(array)[0])], [], stream)
+            self._exchange([(dst, self._bytes(array)[0])], [], stream, self._p2p_comm)
         return self._launch("send", body, [], [array], p2p=True)
 
     def recv(self, array, src: int | None, tag: int = 0) -> NCCLWork:
@@ -564,10 +575,11 @@ class NCCLProcessGroup(ProcessGroup):
             raise RuntimeError("recv: the NCCL backend cannot receive from any source; pass "
                                "src")
         _checks.check_root("recv", src, self._size, "peer")
+        _check_not_self("recv", src, self._rank)
 
         def body(stream):
             buf, target = self._bytes(array)
-            self._exchange([], [(src, buf)], stream)
+            self._exchange([], [(src, buf)], stream, self._p2p_comm)
             if target is not None:
                 target[...] = buf.view(target.dtype).reshape(target.shape)
         work = self._launch("recv", body, [array], p2p=True)

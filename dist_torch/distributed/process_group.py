@@ -2,8 +2,9 @@
 
 Distributed code above this layer (the torch-shaped API in ``distributed/__init__.py``,
 DistributedDataParallel, SyncBatchNorm) talks to a ProcessGroup only; it never imports mpi4py
-or NCCL. Collectives work on *arrays* (NumPy on the MPI backend, CuPy on NCCL), always return a
-:class:`Work`, and are issued in the same order on every rank of the group. A backend runs each
+or NCCL. Collectives work on *arrays* (NumPy or CuPy on the MPI backend, which stages CuPy
+arrays through host memory; CuPy on NCCL), always return a :class:`Work`, and are issued in
+the same order on every rank of the group. A backend runs each
 operation asynchronously where it can: ``Work.wait()`` blocks until it is done (and raises a
 :class:`DistTimeoutError` that names the collective, its sequence number and the ranks that
 did not arrive when the group's timeout passes).

@@ -96,6 +96,16 @@ def test_unknown_backend_fails_before_mpi_starts():
         dist.init_process_group("cpu-mpi,cuda")
 
 
+def test_backend_strings():
+    from dist_torch.distributed._dispatch import _parse
+    assert _parse("cpu:gloo,cuda:nccl") == {"cpu": "mpi", "cuda": "nccl"}
+    assert _parse("cpu:mpi,cuda:gloo") == {"cpu": "mpi", "cuda": "mpi"}  # staged via host
+    with pytest.raises(ValueError, match="Unsupported backend string 'cuda:ucc'"):
+        _parse("cuda:ucc")
+    with pytest.raises(ValueError, match="Invalid device 'xpu'"):
+        _parse("xpu:mpi")
+
+
 @pytest.mark.skipif(dist.is_nccl_available(), reason="NCCL is usable here")
 def test_nccl_unavailable_is_a_clear_error():
     from dist_torch.distributed import nccl

@@ -14,6 +14,7 @@ import math
 
 from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
+from dist_torch.cuda import device_of
 
 FIRST_BUCKET_BYTES = 1 << 20
 
@@ -33,11 +34,22 @@ class Bucket:
         self.numel = offset
         first = params[0]._data
         self.xp = array_module(first)
-        self.buffer = self.xp.empty(offset, dtype=first.dtype)
+        self.buffer = self._empty(offset, first.dtype)
         # the views of ``buffer`` handed out as ``param.grad`` by the last unpack
         self.views = [None] * len(params)
         self.pending = len(params)
         self.work = None
+
+    def _empty(self, numel, dtype):
+        """A new flat buffer on the parameters' device (not merely the current one)."""
+        with device_of(self.params[0]):
+            return self.xp.empty(numel, dtype=dtype)
+
+    def zeros(self):
+        """A zero-filled array shaped like the flat buffer, on the same device."""
+        buf = self._empty(self.numel, self.buffer.dtype)
+        buf[...] = 0
+        return buf
 
     def reset(self):
         self.pending = len(self.params)
@@ -51,7 +63,7 @@ class Bucket:
         if not self.as_view:
             # a fresh buffer: the last iteration's gradients are views of the old one and
             # may still be held (torch's gradient_as_bucket_view=False promise)
-            self.buffer = xp.empty(self.numel, dtype=self.buffer.dtype)
+            self.buffer = self._empty(self.numel, self.buffer.dtype)
             self.views = [None] * len(self.params)
         buf = self.buffer
         scaled = scale is not None and scale != 1

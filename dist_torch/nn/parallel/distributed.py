@@ -31,6 +31,7 @@ from dist_torch._tensor import Tensor, _wrap
 from dist_torch.autograd import grad_mode
 from dist_torch.autograd.engine import queue_callback
 from dist_torch.autograd.function import AccumulateGrad
+from dist_torch.cuda import device_of
 from dist_torch.nn.modules.module import Module
 from dist_torch.nn.parallel._reducer import bucket_cap_bytes, build_buckets
 
@@ -356,14 +357,20 @@ class DistributedDataParallel(Module):
         """Parameters no rank used: their ``.grad`` is left as it was (torch's rule)."""
         from dist_torch.distributed.process_group import ReduceOp
         params = [p for b in self._buckets for p in b.params]
-        used = self._xp.asarray([0 if id(p) in self._locally_unused else 1 for p in params],
-                                dtype=self._xp.int32)
+        used = self._int32([0 if id(p) in self._locally_unused else 1 for p in params])
         self.process_group.allreduce([used], ReduceOp.SUM).wait()
         return {id(p) for p, count in zip(params, used.tolist()) if count == 0}
 
+    def _int32(self, values):
+        """An int32 array of ``values`` for control all-reduces, on the parameters' device."""
+        if not self._buckets:
+            return numpy.asarray(values, dtype=numpy.int32)
+        with device_of(self._buckets[0].params[0]):
+            return self._xp.asarray(values, dtype=self._xp.int32)
+
     def _allreduce_count(self, value: int, op=None) -> int:
         from dist_torch.distributed.process_group import ReduceOp
-        flag = self._xp.asarray([value], dtype=self._xp.int32)
+        flag = self._int32([value])
         self.process_group.allreduce([flag], op or ReduceOp.SUM).wait()
         return int(flag[0])
 
@@ -433,11 +440,10 @@ class DistributedDataParallel(Module):
         if self.batch_weighting == "rows" and grad_mode.state.grad_enabled:
             self._allreduce_count(0)  # the forward's global row count
         for bucket in self._buckets:  # zeros (this rank's last gradients stay as they are)
-            zeros = bucket.xp.zeros(bucket.numel, dtype=bucket.buffer.dtype)
+            zeros = bucket.zeros()
             self.process_group.allreduce([zeros], ReduceOp.SUM).wait()
         if self.find_unused_parameters:
-            used = self._xp.zeros(sum(len(b.params) for b in self._buckets),
-                                  dtype=self._xp.int32)
+            used = self._int32([0] * sum(len(b.params) for b in self._buckets))
             self.process_group.allreduce([used], ReduceOp.SUM).wait()
 
     def register_comm_hook(self, state, hook) -> None:
