@@ -29,6 +29,7 @@ from dist_torch.ops.unary import *
 from dist_torch.ops.comparison import *
 from dist_torch.ops.reduction import *
 from dist_torch.ops.cumulative import *
+from dist_torch.ops.sorting import *
 from dist_torch.ops.softmax import *
 from dist_torch.ops.statistics import *
 from dist_torch.ops.linalg_norm import *
