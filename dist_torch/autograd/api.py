@@ -5,7 +5,7 @@ from __future__ import annotations
 from dist_torch._tensor import Tensor, _wrap
 from dist_torch.autograd.engine import run_backward
 from dist_torch.autograd.function import AccumulateGrad, _edge_of
-from dist_torch.backend import array_module
+from dist_torch.backend import array_module, device_guard
 
 
 def _as_tuple(x):
@@ -33,7 +33,12 @@ def _roots_and_grads(outputs, grad_outputs, create_graph):
         if g is None:
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            g_array = array_module(out._data).ones_like(out._data)
+            guard = device_guard((out._data,))  # CuPy allocates on the current device
+            if guard is None:
+                g_array = array_module(out._data).ones_like(out._data)
+            else:
+                with guard:
+                    g_array = array_module(out._data).ones_like(out._data)
         else:
             if not isinstance(g, Tensor):
                 raise TypeError(f"gradient for element {i} must be a Tensor, got "

@@ -18,7 +18,7 @@ import numpy as np
 from dist_torch._broadcast import sum_to_shape
 from dist_torch._tensor import _wrap
 from dist_torch.autograd import anomaly_mode
-from dist_torch.autograd.function import AccumulateGrad
+from dist_torch.autograd.function import AccumulateGrad, copy_on_device
 from dist_torch.backend import array_module
 from dist_torch.backend import cuda as _cuda
 
@@ -96,7 +96,7 @@ def _run_tensor_hooks(hooks, grad):
 
 def _accumulate_retained(tensor, grad):
     if tensor._grad is None:
-        tensor._grad = _wrap(grad.copy())
+        tensor._grad = _wrap(copy_on_device(grad))
     else:
         tensor._grad = _wrap(tensor._grad._data + grad)
 

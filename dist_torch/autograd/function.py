@@ -33,7 +33,7 @@ import numpy as np
 from dist_torch._dtype import from_numpy_dtype
 from dist_torch._tensor import Tensor, VersionCounter, _HookHandle, _wrap
 from dist_torch.autograd import anomaly_mode, grad_mode
-from dist_torch.backend import array_module, is_array
+from dist_torch.backend import array_module, device_guard, is_array
 
 _state = grad_mode.state
 _new = object.__new__
@@ -116,7 +116,13 @@ class Node:
         self._retained[output_nr] = weakref.ref(tensor)
 
     def _apply_backward(self, grads):
-        return self.backward(*grads)
+        if grads and type(grads[0]) is np.ndarray:
+            return self.backward(*grads)
+        guard = device_guard(grads)  # GPU grads: run on their device (see device_guard)
+        if guard is None:
+            return self.backward(*grads)
+        with guard:
+            return self.backward(*grads)
 
     def _release(self):
         self._saved = None
@@ -197,6 +203,17 @@ def _class_node_name(cls):
     return cls.__name__ + ("Backward" if issubclass(cls, Function) else "Backward0")
 
 
+def copy_on_device(array):
+    """A copy of ``array`` on its own device (CuPy's ``copy()`` allocates on the current one)."""
+    if type(array) is np.ndarray:
+        return array.copy()
+    guard = device_guard((array,))
+    if guard is None:
+        return array.copy()
+    with guard:
+        return array.copy()
+
+
 class AccumulateGrad(Node):
     """The graph node of a leaf tensor: adds incoming gradients into ``variable.grad``."""
 
@@ -219,7 +236,7 @@ class AccumulateGrad(Node):
         """Add ``grad`` (already hooked) into the leaf's ``.grad``, then run post hooks."""
         var = self.variable
         if var._grad is None:
-            var._grad = _wrap(grad.copy())
+            var._grad = _wrap(copy_on_device(grad))
         else:
             var._grad._data += grad
         if var._post_acc_hooks:
@@ -285,7 +302,12 @@ class Primitive(Node):
                 arrays.append(x._data if isinstance(x, Tensor) else x)
                 needs.append(False)
         ctx.needs_input_grad = needs
-        raw = ctx.forward(*arrays, **params)
+        guard = None if arrays and type(arrays[0]) is np.ndarray else device_guard(arrays)
+        if guard is None:
+            raw = ctx.forward(*arrays, **params)
+        else:  # inputs on a GPU that is not the current one: run there (see device_guard)
+            with guard:
+                raw = ctx.forward(*arrays, **params)
 
         if type(raw) is tuple:
             outputs = [_wrap(_as_array(a)) for a in raw]

@@ -13,7 +13,7 @@ from dist_torch._device import CPU, device
 from dist_torch.backend import cpu, cuda
 
 __all__ = ["array_module", "device_of", "to_device", "is_array", "cuda_available", "use_kernels",
-           "kernels", "capturing", "conv_gemm"]
+           "kernels", "capturing", "conv_gemm", "device_guard"]
 
 cpu.tune_allocator()
 
@@ -66,6 +66,18 @@ def to_device(array, target: device, copy: bool = False):
             return array.get()
         return array.copy() if copy else array
     return cuda.to_gpu(array, target.index, copy=copy)
+
+
+def device_guard(arrays):
+    """A context that makes the GPU of the first CuPy array in ``arrays`` current, or None when
+    it already is (or there is none). CuPy launches kernels and allocates results on the
+    current device; ops run under this so that results stay on their inputs' device, as in
+    torch (``x * 2`` for ``x`` on ``cuda:1`` is on ``cuda:1`` whatever device is current)."""
+    for a in arrays:
+        if cuda.is_cupy_array(a):
+            index = a.device.id
+            return None if index == cuda.peek_device() else cuda.cupy.cuda.Device(index)
+    return None
 
 
 def capturing() -> bool:

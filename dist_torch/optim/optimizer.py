@@ -106,7 +106,13 @@ def _with_step_hooks(step):
                         raise RuntimeError(f"{step} must return None or a tuple of (new_args, "
                                            f"new_kwargs), but got {result}.")
                     args, kwargs = result
-        out = step(*args, **kwargs)
+        params = self.param_groups[0]["params"] if self.param_groups else ()
+        guard = _backend.device_guard((params[0]._data,)) if params else None
+        if guard is None:
+            out = step(*args, **kwargs)
+        else:  # parameters on a GPU that is not the current one: step there (state too)
+            with guard:
+                out = step(*args, **kwargs)
         if _global_step_post_hooks or self._optimizer_step_post_hooks:
             for hook in tuple(chain(self._optimizer_step_post_hooks.values(),
                                     _global_step_post_hooks.values())):

@@ -12,6 +12,7 @@ import pytest
 import dist_torch as dt
 from dist_torch.backend import cuda as cuda_backend
 from dist_torch.cuda import _utils, graphs
+from tests.fake_cupy import needs_real_cuda
 
 HAS_GPU = cuda_backend.available()
 no_gpu = pytest.mark.skipif(HAS_GPU, reason="checks the behaviour without a GPU")
@@ -460,6 +461,7 @@ def test_seeds_and_rng_state(cp):
 
 @gpu
 @pytest.mark.cuda
+@needs_real_cuda
 def test_memory_stats_grow_peak_and_reset(cp):
     dt.cuda.empty_cache()
     base = dt.cuda.memory_allocated()
@@ -533,6 +535,7 @@ def test_events_query_wait_and_elapsed_time(cp):
 
 @gpu
 @pytest.mark.cuda
+@needs_real_cuda
 def test_cuda_graph_replays_a_cupy_elementwise_chain(cp):
     static_x = cp.arange(1024, dtype=cp.float32)
 
@@ -566,6 +569,7 @@ def test_cuda_graph_replays_a_cupy_elementwise_chain(cp):
 
 @gpu
 @pytest.mark.cuda
+@needs_real_cuda
 def test_cuda_graph_refusals(cp):
     g = dt.cuda.CUDAGraph()
     with pytest.raises(RuntimeError, match="must be captured on a non-default stream"):
@@ -588,6 +592,7 @@ def test_cuda_graph_refusals(cp):
 
 @gpu
 @pytest.mark.cuda
+@needs_real_cuda
 def test_cuda_graph_of_dist_torch_ops(cp):
     static_x = dt.zeros(256, device="cuda")
     s = dt.cuda.Stream()
@@ -607,6 +612,7 @@ def test_cuda_graph_of_dist_torch_ops(cp):
 
 @gpu
 @pytest.mark.cuda
+@needs_real_cuda
 def test_make_graphed_callables_mlp_matches_eager(cp):
     dt.manual_seed(0)
     model = dt.nn.Sequential(dt.nn.Linear(16, 32), dt.nn.ReLU(), dt.nn.Linear(32, 4)).cuda()

@@ -13,8 +13,9 @@ from dist_torch.backend import cuda as cuda_backend
 from dist_torch.backend import cuda_kernels as K
 from dist_torch.backend import kernel_twins as T
 from dist_torch.nn import functional as F
+from tests.fake_cupy import needs_real_cuda
 
-pytestmark = [pytest.mark.cuda,
+pytestmark = [pytest.mark.cuda, needs_real_cuda,
               pytest.mark.filterwarnings("ignore:This instance was constructed with capturable")]
 
 WARMUP = 3       # eager iterations on a side stream before capture (they train too)

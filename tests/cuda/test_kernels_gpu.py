@@ -12,8 +12,9 @@ import pytest
 
 from dist_torch.backend import cuda_kernels as K
 from dist_torch.backend import kernel_twins as T
+from tests.fake_cupy import needs_real_cuda
 
-pytestmark = pytest.mark.cuda
+pytestmark = [pytest.mark.cuda, needs_real_cuda]  # kernels vs twins: twins both sides emulated
 
 try:
     import ml_dtypes
