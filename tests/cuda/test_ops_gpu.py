@@ -189,6 +189,13 @@ REDUCTIONS = {
                                                                               dim=1)),
     "softmax": lambda m: (F.softmax(m.x(4, 7), dim=1), F.log_softmax(m.x(2, 3, 5), dim=1)),
     "all_any": lambda m: (m.b(3, 4).all(1), m.b(3, 4).any(), (m.i(3, 5) > 0).all()),
+    "sort": lambda m: (torch.sort(m.x(4, 6), 1), torch.sort(m.x(5, 3), 0, descending=True),
+                       torch.argsort(m.i(3, 4, 7), stable=True), torch.msort(m.x(4, 2))),
+    "topk_kthvalue": lambda m: (torch.topk(m.x(4, 7), 3), torch.topk(m.x(6, 3), 2, dim=0,
+                                                                     largest=False),
+                                torch.kthvalue(m.x(4, 5), 2, dim=1, keepdim=True)),
+    "median": lambda m: (torch.median(m.x(5, 4)), torch.median(m.x(4, 6), 1),
+                         torch.nanmedian(m.x(3, 5), 0)),
 }
 
 LINALG = {
