@@ -1,5 +1,5 @@
 """Padding and resizing: pad, interpolate (and the deprecated upsample aliases),
-pixel_shuffle and pixel_unshuffle."""
+pixel_shuffle, pixel_unshuffle and channel_shuffle."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dist_torch.ops.resample import (
 )
 
 __all__ = ["pad", "interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
-           "pixel_shuffle", "pixel_unshuffle"]
+           "pixel_shuffle", "pixel_unshuffle", "channel_shuffle"]
 
 _SIZE_NAMES = {1: ("W",), 2: ("H", "W"), 3: ("D", "H", "W")}
 _UNSUPPORTED = (
@@ -246,3 +246,21 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
                   "`nn.functional.interpolate` instead.", UserWarning, stacklevel=2)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """Split the channels (dim 1) of ``(N, C, *)`` into ``groups`` groups and interleave them:
+    ``(N, g, C / g, *) -> (N, C / g, g, *)`` (ShuffleNet)."""
+    if input.ndim <= 2:
+        raise RuntimeError("channel_shuffle expects input with > 2 dims, but got input with "
+                           f"sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of "
+                           f"groups:{groups}")
+    n, c = input.shape[0], input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels "
+                           f"and {groups} groups.")
+    rest = tuple(input.shape[2:])
+    blocks = input.reshape((n, groups, c // groups) + rest).transpose(1, 2)
+    return blocks.reshape((n, c) + rest)

@@ -8,11 +8,14 @@ from dist_torch.nn.modules.conv import *  # noqa: F403
 from dist_torch.nn.modules.distance import *  # noqa: F403
 from dist_torch.nn.modules.dropout import *  # noqa: F403
 from dist_torch.nn.modules.flatten import *  # noqa: F403
+from dist_torch.nn.modules.fold import *  # noqa: F403
+from dist_torch.nn.modules.lazy import *  # noqa: F403
 from dist_torch.nn.modules.linear import *  # noqa: F403
 from dist_torch.nn.modules.loss import *  # noqa: F403
 from dist_torch.nn.modules.module import *  # noqa: F403
 from dist_torch.nn.modules.normalization import *  # noqa: F403
 from dist_torch.nn.modules.padding import *  # noqa: F403
+from dist_torch.nn.modules.pixelshuffle import *  # noqa: F403
 from dist_torch.nn.modules.pooling import *  # noqa: F403
 from dist_torch.nn.modules.rnn import *  # noqa: F403
 from dist_torch.nn.modules.sparse import *  # noqa: F403

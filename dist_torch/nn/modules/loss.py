@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dist_torch.nn.functional import loss as F
+from dist_torch.nn.functional.ctc import ctc_loss
 from dist_torch.nn.modules.distance import CosineSimilarity, PairwiseDistance
 from dist_torch.nn.modules.module import Module
 
@@ -12,7 +13,7 @@ __all__ = [
     "MSELoss", "BCELoss", "BCEWithLogitsLoss", "HingeEmbeddingLoss", "MultiLabelMarginLoss",
     "SmoothL1Loss", "HuberLoss", "SoftMarginLoss", "CrossEntropyLoss",
     "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "MarginRankingLoss", "MultiMarginLoss",
-    "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+    "TripletMarginLoss", "TripletMarginWithDistanceLoss", "CTCLoss",
     # torch.nn.modules.distance (re-exported so that torch.nn has them)
     "PairwiseDistance", "CosineSimilarity",
 ]
@@ -306,3 +307,24 @@ class TripletMarginWithDistanceLoss(_Loss):
                                                    distance_function=self.distance_function,
                                                    margin=self.margin, swap=self.swap,
                                                    reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """Connectionist temporal classification loss (see :func:`~torch.nn.functional.ctc_loss`).
+
+    Args:
+        blank: the blank label (default 0).
+        reduction: ``'none'``, ``'sum'`` or ``'mean'`` (per-target-length, then batch mean).
+        zero_infinity: zero the infinite losses of impossible alignments and their gradients.
+
+    ``forward(log_probs, targets, input_lengths, target_lengths)`` with log_probs ``(T, N, C)``.
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction=reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                        self.reduction, self.zero_infinity)
