@@ -358,6 +358,16 @@ LAYERS["Softmax"] = _module(lambda: nn.Softmax(dim=1), (4, 6))
 LAYERS["LogSoftmax"] = _module(lambda: nn.LogSoftmax(dim=-1), (4, 6))
 LAYERS["GELU_tanh"] = _module(lambda: nn.GELU(approximate="tanh"), (4, 6))
 LAYERS["GLU"] = _module(lambda: nn.GLU(), (4, 6))
+LAYERS["Bilinear"] = lambda m: m.mod(nn.Bilinear(3, 4, 2))(m.x(5, 3), m.x(5, 4))
+LAYERS["Unfold_Fold"] = lambda m: nn.Fold((5, 4), 2)(nn.Unfold(2)(m.x(2, 3, 5, 4)))
+LAYERS["PixelShuffle"] = _module(lambda: nn.Sequential(nn.PixelShuffle(2), nn.PixelUnshuffle(2),
+                                                       nn.ChannelShuffle(2)), (2, 8, 3, 3))
+LAYERS["LazyLinear"] = _module(lambda: nn.Sequential(nn.Linear(4, 4), nn.LazyLinear(3)), (2, 4))
+LAYERS["grid_sample"] = lambda m: tuple(
+    F.grid_sample(m.x(2, 3, 5, 6), F.affine_grid(m.x(2, 2, 3) * 0.5 + torch.eye(
+        2, 3, dtype=m.dtype, device=m.dev), (2, 3, 4, 4), align_corners=False), mode=mode,
+        padding_mode=pad, align_corners=False)
+    for mode, pad in (("bilinear", "zeros"), ("nearest", "border"), ("bicubic", "reflection")))
 
 
 def _loss(cls, make_args, **kw):
@@ -409,6 +419,9 @@ LOSSES = {
         m.x(2, 4), torch.tensor([[3, 0, -1, 1], [1, 2, 3, -1]], device=m.dev))),
     "MultiLabelSoftMarginLoss": _loss(nn.MultiLabelSoftMarginLoss, lambda m: (
         m.x(3, 4), (m.i(2, 3, 4) > 0).to(m.dtype))),
+    "CTCLoss": lambda m: nn.CTCLoss(blank=0, reduction="mean")(
+        F.log_softmax(m.x(7, 2, 5), 2), m.i(5, 2, 3, low=1), torch.tensor([7, 6]),
+        torch.tensor([3, 2])),
 }
 
 ALL = {**{f"pointwise/{k}": v for k, v in POINTWISE.items()},
