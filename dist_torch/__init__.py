@@ -49,8 +49,15 @@ from dist_torch.ops.embedding import *
 from dist_torch.ops.conv import *
 from dist_torch.ops.padding import *
 from dist_torch.ops.fold import *
+from dist_torch.ops.binary_math import *
+from dist_torch.ops.special_functions import *
+from dist_torch.ops.decompositions import *
+from dist_torch.ops.combinatorics import *
+from dist_torch.ops.search import *
+from dist_torch import special
 from dist_torch import nn
 from dist_torch.nn.functional.distance import cosine_similarity, pairwise_distance, pdist
+from dist_torch.nn.functional import bilinear, channel_shuffle
 from dist_torch.nn.functional.pooling import (adaptive_avg_pool1d, adaptive_max_pool1d,
                                               avg_pool1d, max_pool1d,
                                               max_pool1d_with_indices, max_pool2d, max_pool3d)

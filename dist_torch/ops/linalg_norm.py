@@ -154,7 +154,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,  # noq
                 out=None) -> Tensor:
     """The ``ord`` matrix norm over the two dims ``dim`` (the last two by default).
 
-    ``ord`` is 'fro', 1, -1, ``inf`` or ``-inf`` ('nuc', 2 and -2 are not implemented).
+    ``ord`` is 'fro', 'nuc', 1, -1, 2, -2, ``inf`` or ``-inf``.
 
     Example::
 
@@ -165,8 +165,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,  # noq
     if ord == "fro":
         return vector_norm(A, 2, (rows, cols), keepdim, dtype=dtype, out=out)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs a singular value "
-                                  "decomposition, which dist_torch does not implement yet")
+        return _singular_value_norm(A, ord, rows, cols, keepdim, dtype, out)
     if ord not in (1, -1, _INF, -_INF):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     # 1/-1: max/min over columns of the column sums; inf/-inf: the same over rows.
@@ -179,6 +178,21 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,  # noq
         shape = reduced_shape(sums._data.shape, (other,), keepdim)
         return zeros(shape, dtype=sums.dtype)
     return (amax if ord > 0 else amin)(sums, other, keepdim, out=out)
+
+
+def _singular_value_norm(A, ord, rows, cols, keepdim, dtype, out):  # noqa: N803
+    """'nuc' (the sum), 2 (the largest) or -2 (the smallest) of the singular values."""
+    from dist_torch.ops.decompositions import linalg_svdvals
+    if dtype is not None:
+        A = A.to(dtype)  # noqa: N806
+    values = linalg_svdvals(A.movedim((rows, cols), (-2, -1)))
+    if ord == "nuc":
+        result = values.sum(-1)
+    else:
+        result = (amax if ord == 2 else amin)(values, -1)
+    if keepdim:
+        result = result.unsqueeze(min(rows, cols)).unsqueeze(max(rows, cols))
+    return result if out is None else write_out("linalg.matrix_norm", result, out)
 
 
 @autocast_op("linalg_norm")

@@ -424,7 +424,63 @@ LOSSES = {
         torch.tensor([3, 2])),
 }
 
+def _square(m, n, batch=()):
+    """A well-conditioned ``(*batch, n, n)`` matrix: noise around 2 * identity."""
+    return m.x(*batch, n, n) * 0.3 + 2 * torch.eye(n, dtype=m.dtype, device=m.dev)
+
+
+def _spd(m, n):
+    a = m.x(n, n)
+    return a @ a.mT + n * torch.eye(n, dtype=m.dtype, device=m.dev)
+
+
+# ops added after the first GPU suite: special functions, linalg, search, combinatorics
+EXTRA = {
+    "binary_math": lambda m: (torch.atan2(m.x(3, 4), m.x(4)), torch.hypot(m.x(3, 4), m.x(3, 4)),
+                              torch.copysign(m.x(5), m.x(5)), torch.logaddexp(m.x(4), m.x(4)),
+                              torch.xlogy(m.x(4), m.x(4, low=0.5, high=2))),
+    "int_math": lambda m: (torch.gcd(m.i(30, 6), m.i(30, 6)), torch.lcm(m.i(9, 5, low=1),
+                                                                       m.i(9, 5, low=1))),
+    "gamma_family": lambda m: (torch.lgamma(m.x(6, low=0.2, high=6)),
+                               torch.digamma(m.x(6, low=0.5, high=6)),
+                               torch.polygamma(2, m.x(5, low=0.5, high=4)),
+                               torch.mvlgamma(m.x(4, low=2, high=5), 2)),
+    "special_misc": lambda m: (torch.sinc(m.x(6)), torch.logit(m.x(5, low=0.1, high=0.9)),
+                               torch.i0(m.x(5)), torch.deg2rad(m.x(3)),
+                               torch.special.erfcx(m.x(4)), torch.special.ndtri(
+                                   m.x(4, low=0.1, high=0.9)), torch.special.entr(
+                                   m.x(4, low=0.1, high=2))),
+    "inv_det_solve": lambda m: (torch.linalg.inv(_square(m, 4)), torch.linalg.det(
+        _square(m, 3, (2,))), torch.linalg.slogdet(_square(m, 3)), torch.linalg.solve(
+        _square(m, 4, (2,)), m.x(2, 4, 3))),
+    "factorizations": lambda m: (torch.linalg.cholesky(_spd(m, 4)),
+                                 torch.linalg.qr(_square(m, 4)).R.abs(),
+                                 torch.linalg.svdvals(m.x(2, 5, 3)),
+                                 torch.linalg.eigvalsh(_spd(m, 4))),
+    "matrix_functions": lambda m: (torch.linalg.pinv(m.x(5, 3)), torch.linalg.matrix_exp(
+        m.x(3, 3) * 0.5), torch.linalg.matrix_power(_square(m, 3), 3), torch.linalg.cross(
+        m.x(4, 3), m.x(4, 3)), torch.linalg.multi_dot([m.x(2, 4), m.x(4, 5), m.x(5, 3)])),
+    "search": lambda m: (torch.searchsorted(torch.sort(m.x(8, grad=False)).values,
+                                            m.x(3, 4, grad=False)),
+                         torch.bucketize(m.x(5, grad=False), torch.tensor(
+                             [-1.0, 0.0, 1.0], dtype=m.dtype, device=m.dev)),
+                         torch.isin(m.i(6, 4, 5), m.i(6, 3)), torch.unique(
+                             m.i(5, 12), return_inverse=True, return_counts=True),
+                         torch.bincount(m.i(6, 20), minlength=8), torch.histc(
+                             m.x(30, grad=False), bins=5, min=-2, max=2)),
+    "combinatorics": lambda m: (torch.meshgrid(m.x(3), m.x(2), indexing="ij"),
+                                torch.cartesian_prod(m.x(3), m.x(2)), torch.kron(
+                                    m.x(2, 3), m.x(2, 2)), torch.diff(m.x(3, 6), dim=1),
+                                torch.trace(m.x(4, 4)), torch.repeat_interleave(
+                                    m.x(4), torch.tensor([1, 0, 2, 3], device=m.dev)),
+                                torch.cdist(m.x(4, 3), m.x(5, 3)), torch.tril_indices(
+                                    4, 3, device=m.dev), torch.block_diag(m.x(2, 2), m.x(1, 3))),
+    "cumulative_extra": lambda m: (torch.cummax(m.x(4, 6), 1), torch.cummin(m.x(5, 3), 0),
+                                   torch.logcumsumexp(m.x(3, 7), 1)),
+}
+
 ALL = {**{f"pointwise/{k}": v for k, v in POINTWISE.items()},
+       **{f"extra/{k}": v for k, v in EXTRA.items()},
        **{f"reduce/{k}": v for k, v in REDUCTIONS.items()},
        **{f"linalg/{k}": v for k, v in LINALG.items()},
        **{f"shape/{k}": v for k, v in SHAPE.items()},

@@ -97,8 +97,10 @@ class _Unwrapper:
         if isinstance(value, np.ndarray) and id(value) in self.seen and \
                 self.seen[id(value)]._a is value:
             return self.seen[id(value)]
-        if isinstance(value, (tuple, list)):
-            return type(value)(self.result(v, scalar_ok) for v in value)
+        if isinstance(value, list):
+            return [self.result(v, scalar_ok) for v in value]
+        if isinstance(value, tuple):  # CuPy returns plain tuples where NumPy has named ones
+            return tuple(self.result(v, scalar_ok) for v in value)
         if scalar_ok and isinstance(value, np.generic):
             return value
         return wrap(value, self.sources)

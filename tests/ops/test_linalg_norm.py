@@ -155,5 +155,7 @@ def test_errors():
         torch.norm(torch.ones(2, 2), "abc")
     with pytest.raises(RuntimeError, match="must be 1D or 2D. Got 3D."):
         linalg.norm(torch.ones(2, 2, 2), 1)
-    with pytest.raises(NotImplementedError, match="nuc"):
-        torch.norm(torch.ones(2, 2), "nuc")
+    # singular values of ones(2, 2) are 2 and 0; of diag(3, 4): 4 and 3
+    assert torch.norm(torch.ones(2, 2), "nuc").item() == pytest.approx(2.0)
+    d = torch.tensor([[3.0, 0.0], [0.0, -4.0]])
+    assert [linalg.matrix_norm(d, o).item() for o in ("nuc", 2, -2)] == pytest.approx([7, 4, 3])

@@ -188,6 +188,25 @@ RECIPES = {
     "scatter_add": lambda lib, m: lib.scatter_add(m(3), 0, m.ints([0, 1]), m(2)),
     "index_put": lambda lib, m: lib.index_put(m(3), (m.ints([0, 1]),), m(2)),
     "where": lambda lib, m: lib.where(m(3) > 0, m(3), m(3)),
+    # ops added with the linalg, special-function and nn extensions
+    "linalg_inv": lambda lib, m: lib.linalg.inv(m(3, 3) + 3 * lib.eye(3)),
+    "inverse": lambda lib, m: lib.inverse(m(3, 3) + 3 * lib.eye(3)),
+    "linalg_solve": lambda lib, m: lib.linalg.solve(m(3, 3) + 3 * lib.eye(3), m(3)),
+    "linalg_svdvals": lambda lib, m: lib.linalg.svdvals(m(3, 2)),
+    "linalg_qr": lambda lib, m: lib.linalg.qr(m(3, 3)),
+    "linalg_eigvalsh": lambda lib, m: lib.linalg.eigvalsh(m(3, 3)),
+    "cholesky": lambda lib, m: lib.linalg.cholesky(lib.eye(3) * 2 + m(3, 3) * 0.01),
+    "pinverse": lambda lib, m: lib.pinverse(m(3, 2)),
+    "multi_dot": lambda lib, m: lib.linalg.multi_dot([m(2, 3), m(3, 4), m(4, 2)]),
+    "cross": lambda lib, m: lib.cross(m(2, 3), m(2, 3), dim=1),
+    "cdist": lambda lib, m: lib.cdist(m(3, 2), m(4, 2)),
+    "dist": lambda lib, m: lib.dist(m(3), m(3)),
+    "renorm": lambda lib, m: lib.renorm(m(3, 4), 2, 0, 1.0),
+    "trace": lambda lib, m: lib.trace(m(3, 3)),
+    "atan2": lambda lib, m: lib.atan2(m(3), m(3)),
+    "bilinear": lambda lib, m: _F(lib).bilinear(m(2, 3), m(2, 4), m(5, 3, 4), m(5)),
+    "grid_sample": lambda lib, m: _F(lib).grid_sample(m(1, 1, 3, 3), m(1, 2, 2, 2) * 0.5,
+                                                     align_corners=False),
 }
 
 # Recipes whose result depends on other recipes' ops (checked for op bugs as well).

@@ -21,7 +21,7 @@ def test_vector_norm(ord, dim, keepdim):
     check(lambda lib, x: lib.linalg.vector_norm(x, ord, dim, keepdim), X)
 
 
-@pytest.mark.parametrize("ord", ["fro", 1, -1, INF, -INF])
+@pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, INF, -INF])
 @pytest.mark.parametrize("dim", [(-2, -1), (0, 2), (2, 0)])
 @pytest.mark.parametrize("keepdim", [False, True])
 def test_matrix_norm(ord, dim, keepdim):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.nn.functional.loss import check_reduction
@@ -134,6 +135,7 @@ def _lengths(value, name):
                     f"{type(value).__name__}")
 
 
+@autocast_op("ctc_loss")
 def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
     """Connectionist temporal classification loss.

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._indexing_util import scatter_add_new
@@ -232,6 +233,7 @@ class GridSampler3D(GridSampler):
     _name = "GridSampler3DBackward0"
 
 
+@autocast_op("grid_sampler")
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: bool | None = None) -> Tensor:
     """Sample ``input`` at the normalized locations in ``grid`` (``-1`` and ``1`` are the

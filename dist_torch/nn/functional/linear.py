@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dist_torch._tensor import Tensor
+from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES
 from dist_torch.ops.linear import linear
 
@@ -13,6 +14,7 @@ def _short(t: Tensor) -> str:
     return _LEGACY_TYPE_NAMES.get(t.dtype.name, str(t.dtype)).lower()
 
 
+@autocast_op("bilinear")
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y[..., o] = sum_ij input1[..., i] * weight[o, i, j] * input2[..., j] + bias[o]``.
 
