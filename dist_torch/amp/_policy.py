@@ -219,6 +219,7 @@ _FP32_CUDA = (
     "upsample_trilinear3d", "upsample_bicubic2d", "_upsample_bicubic2d_aa",
     "square",  # composite: pow(x, 2)
     "pairwise_distance",  # composite: norm (fp32_append_dtype) of the difference
+    "cross_entropy_loss",  # composite: log_softmax (fp32) then nll_loss (fp32)
 )
 _FP32_OPT_DTYPE_CUDA = (
     "prod", "softmax", "log_softmax", "cumprod", "cumsum", "linalg_vector_norm",
