@@ -13,6 +13,7 @@ checkpoint; with ``--resume`` every rank restarts from it, which is what ``dtrun
 --max-restarts`` relies on.
 
     python examples/mnist.py --model conv --epochs 2
+    python examples/mnist.py --device cuda           # the default when a GPU is visible
     python examples/mnist.py --dataset mnist --data ../shared/data/mnist --model simple
     dtrun -n 2 examples/mnist.py --epochs 3
     dtrun -n 2 --max-restarts 1 examples/mnist.py --checkpoint ckpt.safetensors --resume \\
@@ -109,7 +110,7 @@ def sum_over_ranks(*values: float) -> list[float]:
     return total.tolist()
 
 
-def train_epoch(model, loader, optimizer, epoch, show_progress):
+def train_epoch(model, loader, optimizer, epoch, device, show_progress):
     """One epoch; returns the mean training loss over every row of every rank."""
     model.train()
     # None: tqdm shows the bar on a terminal only (under dtrun/mpiexec output is a pipe)
@@ -117,6 +118,7 @@ def train_epoch(model, loader, optimizer, epoch, show_progress):
                leave=False)
     loss_sum, rows = 0.0, 0
     for data, target in bar:
+        data, target = data.to(device), target.to(device)
         optimizer.zero_grad()
         loss = F.cross_entropy(model(data), target)
         loss.backward()
@@ -130,18 +132,28 @@ def train_epoch(model, loader, optimizer, epoch, show_progress):
     return loss_sum / max(rows, 1)
 
 
-def evaluate(model, loader):
+def evaluate(model, loader, device):
     """Test loss and accuracy over the whole test set (each rank scores its share)."""
     model.eval()
     correct, seen, loss = 0, 0, 0.0
     with torch.no_grad():
         for data, target in loader:
+            data, target = data.to(device), target.to(device)
             output = model(data)
             loss += F.cross_entropy(output, target, reduction="sum").item()
             correct += (output.argmax(dim=1) == target).sum().item()
             seen += len(target)
     loss, correct, seen = sum_over_ranks(loss, correct, seen)
     return loss / seen, correct / seen
+
+
+def pick_device(name: str | None, rank: int):
+    """``--device``, or a GPU when one is visible; ranks share the GPUs round-robin (the MPI
+    backend stages CUDA tensors through host memory, so several ranks may use one GPU)."""
+    device = torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
+    return device
 
 
 def save_checkpoint(path, model, optimizer, scheduler, epoch):
@@ -178,6 +190,8 @@ def main(argv=None) -> int:
                         help="on a job's first attempt, the last rank raises after this epoch "
                              "(to try dtrun --max-restarts with --resume)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--device", default=None,
+                        help="cpu, cuda or cuda:N (default: cuda when a GPU is visible)")
     args = parser.parse_args(argv)
     if args.resume and not args.checkpoint:
         parser.error("--resume needs --checkpoint")
@@ -187,6 +201,7 @@ def main(argv=None) -> int:
     rank = dist.get_rank() if dist.is_initialized() else 0
     world = dist.get_world_size() if dist.is_initialized() else 1
     show = rank == 0
+    device = pick_device(args.device, rank)
 
     torch.manual_seed(args.seed)
     train_set, test_set = make_datasets(args.dataset, args.data)
@@ -200,7 +215,7 @@ def main(argv=None) -> int:
                               num_workers=args.num_workers)
     test_loader = DataLoader(test_set, batch_sampler=test_sampler)
 
-    net = MODELS[args.model]()
+    net = MODELS[args.model]().to(device)
     if args.optimizer == "adam":
         optimizer = torch.optim.Adam(net.parameters(), lr=args.lr)
     else:
@@ -223,14 +238,14 @@ def main(argv=None) -> int:
     if show:
         print(f"{args.model} on {args.dataset}: {len(train_set)} training and {len(test_set)} "
               f"test images, {sum(p.numel() for p in net.parameters())} parameters, "
-              f"{world} rank{'s' if world > 1 else ''}")
+              f"{world} rank{'s' if world > 1 else ''} on {device}")
     for epoch in range(first_epoch, args.epochs + 1):
         start = time.perf_counter()
         train_sampler.set_epoch(epoch)
-        train_loss = train_epoch(model, train_loader, optimizer, epoch,
+        train_loss = train_epoch(model, train_loader, optimizer, epoch, device,
                                  show and not args.no_progress)
         scheduler.step()
-        test_loss, accuracy = evaluate(model, test_loader)
+        test_loss, accuracy = evaluate(model, test_loader, device)
         if show:
             print(f"epoch {epoch}: train loss {train_loss:.4f}, test loss {test_loss:.4f}, "
                   f"test accuracy {accuracy:.2%} ({time.perf_counter() - start:.1f} s)")

@@ -71,6 +71,23 @@ def test_mnist_example_on_two_ranks_follows_the_one_process_run(capsys):
     assert [_without_time(x) for x in _epoch_lines(job.output)] == alone
 
 
+def test_mnist_example_on_an_emulated_gpu_with_one_and_two_ranks():
+    """``--device cuda`` on the emulated device (tests/fake_cupy): the model, batches and
+    optimizer state live on cuda:0, and 2 ranks sharing that GPU (MPI staging CUDA tensors
+    through host memory) print the figures of the one-process run."""
+    from tests.distributed import jobs
+    args = ["-m", "tests.fake_cupy.run_emulated", str(EXAMPLES / "mnist.py"), "--model",
+            "conv", "--epochs", "1", "--device", "cuda", "--no-progress"]
+    alone = jobs.run(args, ranks=None, timeout=120)
+    assert alone.returncode == 0, alone.output[-3000:]
+    assert "1 rank on cuda:0" in alone.output
+    pair = jobs.run(args, ranks=2, timeout=120)
+    assert pair.returncode == 0, pair.output[-3000:]
+    assert "2 ranks on cuda:0" in pair.output
+    figures = [_without_time(x) for x in _epoch_lines(alone.output)]
+    assert len(figures) == 1 and [_without_time(x) for x in _epoch_lines(pair.output)] == figures
+
+
 def test_mnist_example_restarts_under_dtrun_and_resumes_from_its_checkpoint(tmp_path):
     """The last rank fails after epoch 1; dtrun relaunches the job, every rank resumes from
     rank 0's checkpoint, and epoch 2 prints what an uninterrupted run prints."""
