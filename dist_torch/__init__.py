@@ -55,6 +55,10 @@ from dist_torch.ops.decompositions import *
 from dist_torch.ops.combinatorics import *
 from dist_torch.ops.search import *
 from dist_torch import special
+from dist_torch.ops.quantiles import *
+from dist_torch.ops.windows import *
+from dist_torch.ops.scatter_views import *
+from dist_torch._runtime import *
 from dist_torch import nn
 from dist_torch.nn.functional.distance import cosine_similarity, pairwise_distance, pdist
 from dist_torch.nn.functional import bilinear, channel_shuffle

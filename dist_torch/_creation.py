@@ -1,5 +1,9 @@
 """Tensor factories: tensor, as_tensor, from_numpy, zeros/ones/full/empty (and _like),
-arange, linspace, logspace, eye."""
+empty_strided, arange, linspace, logspace, eye.
+
+Those torch lists as following ``set_default_device`` resolve ``device=None`` through
+``_device.default_or``; the ``*_like`` functions follow their input and ``from_numpy`` shares
+memory, so neither does."""
 
 from __future__ import annotations
 
@@ -9,14 +13,14 @@ import numbers
 import numpy as np
 
 from dist_torch import _dtype
-from dist_torch._device import as_device
+from dist_torch._device import _default, as_device, default_or
 from dist_torch._tensor import Tensor, _wrap
-from dist_torch.backend import to_device
+from dist_torch.backend import array_module, to_device
 
 __all__ = [
     "tensor", "as_tensor", "asarray", "from_numpy", "scalar_tensor", "zeros", "ones", "full",
-    "empty", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "linspace",
-    "logspace", "eye",
+    "empty", "zeros_like", "ones_like", "full_like", "empty_like", "empty_strided", "arange",
+    "linspace", "logspace", "eye",
 ]
 
 
@@ -27,6 +31,21 @@ def _finish(array, device, requires_grad) -> Tensor:
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def check_pin_memory(pin_memory) -> None:
+    """torch's error for ``pin_memory=True`` where no GPU gives a pinned-memory allocator (with
+    one, host memory here is not pinned: the flag is accepted and has no effect)."""
+    if pin_memory:
+        from dist_torch.backend import cuda_available
+        if not cuda_available():
+            raise RuntimeError("pin_memory=True requires a CUDA or other accelerator backend; no "
+                               "pinned memory allocator is available on this system.")
+
+
+def _target(device, out):
+    """Where a factory with an ``out=`` argument creates: ``out`` wins over the default."""
+    return default_or(device) if out is None else device
 
 
 def _np_dtype(dtype):
@@ -127,6 +146,10 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
         tensor([[1, 2],
                 [3, 4]])
     """
+    if pin_memory:
+        check_pin_memory(pin_memory)
+    if device is None:
+        device = _default.current
     if isinstance(data, Tensor):
         array = data._data
         array = array.astype(_np_dtype(dtype)) if dtype is not None else array.copy()
@@ -142,6 +165,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like :func:`tensor`, but shares memory with a NumPy array or tensor when it can."""
+    device = default_or(device)
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype) if (dtype or device) else data
     if isinstance(data, np.ndarray):
@@ -168,7 +192,7 @@ def from_numpy(ndarray) -> Tensor:
 
 def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False) -> Tensor:
     dtype = dtype or _dtype.get_default_dtype()
-    return _finish(np.asarray(value, dtype=dtype.numpy_dtype), device, requires_grad)
+    return _finish(np.asarray(value, dtype=dtype.numpy_dtype), default_or(device), requires_grad)
 
 
 def parse_size(size, fname="zeros") -> tuple:
@@ -193,7 +217,11 @@ def _factory(name, fill):
     def factory(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
                 pin_memory=False, memory_format=None):
         shape = parse_size(size, name)
+        if pin_memory:
+            check_pin_memory(pin_memory)
         np_dtype = _np_dtype(dtype or _dtype.get_default_dtype())
+        if device is None and out is None:  # inlined default_or: the hottest factories
+            device = _default.current
         result = _finish(fill(shape, np_dtype), device, requires_grad)
         return _into(out, result)
     factory.__name__ = name
@@ -205,6 +233,41 @@ def _factory(name, fill):
 zeros = _factory("zeros", np.zeros)
 ones = _factory("ones", np.ones)
 empty = _factory("empty", np.empty)
+
+
+def strided_empty(size, stride, np_dtype, device=None):
+    """An uninitialized array of ``size`` laid out with element ``stride`` over a fresh buffer
+    on ``device`` (None: the host) just large enough, as ``torch.empty_strided`` allocates."""
+    size, stride = tuple(size), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of "
+                           f"strides ({len(stride)})")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and "
+                           f"strides={list(stride)}")
+    n = 0 if 0 in size else 1 + sum((d - 1) * s for d, s in zip(size, stride))
+    buffer = np.empty(n, dtype=np_dtype)
+    if device is not None:
+        buffer = to_device(buffer, as_device(device))
+    item = buffer.itemsize
+    return array_module(buffer).lib.stride_tricks.as_strided(
+        buffer, size, tuple(s * item for s in stride))
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
+                  pin_memory=False) -> Tensor:
+    """An uninitialized tensor of ``size`` with the given element ``stride``.
+
+    Example::
+
+        >>> torch.empty_strided((2, 3), (1, 2)).stride()
+        (1, 2)
+    """
+    check_pin_memory(pin_memory)
+    shape = parse_size((size,), "empty_strided")
+    np_dtype = _np_dtype(dtype or _dtype.get_default_dtype())
+    return _finish(strided_empty(shape, stride, np_dtype, default_or(device)), None,
+                   requires_grad)
 
 
 def _into(out, result):
@@ -229,8 +292,9 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     shape = parse_size((size,) if not isinstance(size, int) else (size,), "full")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
+    check_pin_memory(pin_memory)
     array = np.full(shape, fill_value, dtype=_scalar_dtype(fill_value, dtype))
-    return _into(out, _finish(array, device, requires_grad))
+    return _into(out, _finish(array, _target(device, out), requires_grad))
 
 
 def _like(fill):
@@ -292,7 +356,7 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
     else:
         n = max(0, math.ceil((end - start) / step))
         array = (start + np.arange(n, dtype=np.float64) * step).astype(np_dtype)
-    return _into(out, _finish(array, device, requires_grad))
+    return _into(out, _finish(array, _target(device, out), requires_grad))
 
 
 def _check_steps(steps, dtype, fname):
@@ -321,7 +385,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
         # then truncates the values.
         values = np.trunc(_linspace_float(math.trunc(start), math.trunc(end), steps,
                                           np.dtype(np.float64)).astype(np.float64))
-    return _into(out, _finish(values.astype(np_dtype), device, requires_grad))
+    return _into(out, _finish(values.astype(np_dtype), _target(device, out), requires_grad))
 
 
 def _linspace_float(start, end, steps, np_dtype):
@@ -356,8 +420,8 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
         step = (end - start) / max(steps - 1, 1)
         i = np.arange(steps, dtype=np.float64)
         exponents = np.where(i < steps // 2, start + step * i, end - step * (steps - 1 - i))
-    return _into(out, _finish(_libm_pow(float(base), exponents).astype(np_dtype), device,
-                              requires_grad))
+    return _into(out, _finish(_libm_pow(float(base), exponents).astype(np_dtype),
+                              _target(device, out), requires_grad))
 
 
 def _libm_pow(base: float, exponents):
@@ -378,4 +442,4 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None,
         raise RuntimeError(f"n must be greater or equal to 0, got {n}" if n < 0 else
                            f"m must be greater or equal to 0, got {m}")
     np_dtype = _np_dtype(dtype or _dtype.get_default_dtype())
-    return _into(out, _finish(np.eye(n, m, dtype=np_dtype), device, requires_grad))
+    return _into(out, _finish(np.eye(n, m, dtype=np_dtype), _target(device, out), requires_grad))

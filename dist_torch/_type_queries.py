@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dist_torch._tensor import Tensor
 
-__all__ = ["is_tensor", "is_storage", "numel", "is_floating_point", "is_complex", "is_nonzero"]
+__all__ = ["is_tensor", "is_storage", "numel", "is_floating_point", "is_complex"]
 
 
 def is_tensor(obj) -> bool:
@@ -26,8 +26,3 @@ def is_floating_point(input: Tensor) -> bool:
 
 def is_complex(input: Tensor) -> bool:
     return False
-
-
-def is_nonzero(input: Tensor) -> bool:
-    """The truth value of a one-element tensor; RuntimeError for other sizes, as in torch."""
-    return bool(input)

@@ -19,8 +19,8 @@ import numpy as np
 
 from dist_torch import _dtype
 from dist_torch._broadcast import broadcast_shapes
-from dist_torch._creation import parse_size
-from dist_torch._device import as_device
+from dist_torch._creation import check_pin_memory, parse_size
+from dist_torch._device import as_device, default_or
 from dist_torch._tensor import Tensor, _wrap
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive
 from dist_torch.backend import array_module, device_of, to_device
@@ -317,16 +317,20 @@ def rand(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, d
         torch.Size([2, 3])
     """
     shape = _sizes(sizes, size, "rand")
+    check_pin_memory(pin_memory)
     np_dtype = float_dtype(_out_dtype(dtype, out), "check_uniform_bounds")
-    return emit(uniform01(rng_of(generator), shape, np_dtype), out, device, requires_grad)
+    return emit(uniform01(rng_of(generator), shape, np_dtype), out, default_or(device),
+                requires_grad)
 
 
 def randn(*sizes, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False) -> Tensor:
     """Standard normal samples of the given size (default dtype unless ``dtype``)."""
     shape = _sizes(sizes, size, "randn")
+    check_pin_memory(pin_memory)
     np_dtype = float_dtype(_out_dtype(dtype, out), "normal_kernel_cpu")
-    return emit(standard_normal(rng_of(generator), shape, np_dtype), out, device, requires_grad)
+    return emit(standard_normal(rng_of(generator), shape, np_dtype), out, default_or(device),
+                requires_grad)
 
 
 def _check_int(value, name, pos, fname):
@@ -410,8 +414,9 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     shape = parse_size(tuple(size), "randint")
     d = _out_dtype(dtype, out) or _dtype.int64
     check_random_range(low, high, d)
+    check_pin_memory(pin_memory)
     array = random_integers(rng_of(generator), low, high, shape, d.numpy_dtype)
-    return emit(array, out, device, requires_grad)
+    return emit(array, out, default_or(device), requires_grad)
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -430,8 +435,9 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
                                f"{legacy_name(d)} type.")
     elif n - 1 > _INT_LIMITS[d.name][1]:
         raise RuntimeError(f"value cannot be converted to type {d.name}_t without overflow")
+    check_pin_memory(pin_memory)
     array = rng_of(generator).permutation(n).astype(d.numpy_dtype, copy=False)
-    return emit(array, out, device, requires_grad)
+    return emit(array, out, default_or(device), requires_grad)
 
 
 def _check_std_tensor(std: Tensor):

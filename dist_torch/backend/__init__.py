@@ -13,7 +13,7 @@ from dist_torch._device import CPU, device
 from dist_torch.backend import cpu, cuda
 
 __all__ = ["array_module", "device_of", "to_device", "is_array", "cuda_available", "use_kernels",
-           "kernels", "capturing", "conv_gemm", "device_guard"]
+           "kernels", "capturing", "conv_gemm", "device_guard", "from_dlpack"]
 
 cpu.tune_allocator()
 
@@ -98,3 +98,68 @@ def conv_gemm(array):
 def cuda_available() -> bool:
     """True when CuPy imports and sees at least one GPU."""
     return cuda.available()
+
+
+_DL_CPU, _DL_CUDA, _DL_CUDA_HOST, _DL_CUDA_MANAGED = 1, 2, 3, 13
+
+
+class _Capsule:
+    """Hands a legacy DLPack capsule to ``from_dlpack`` functions that want ``__dlpack__``."""
+
+    def __init__(self, capsule, device_type):
+        self._capsule, self._device_type = capsule, device_type
+
+    def __dlpack__(self, **kwargs):
+        return self._capsule
+
+    def __dlpack_device__(self):
+        return self._device_type, 0
+
+
+class _Alias:
+    """Exposes an array's memory as writable (and keeps the array alive)."""
+
+    def __init__(self, array):
+        self._array = array
+        self.__array_interface__ = dict(array.__array_interface__,
+                                        data=(array.__array_interface__["data"][0], False))
+
+
+def _writable(array):
+    """NumPy marks arrays from legacy capsules read-only, since those cannot say whether the
+    memory may be written; torch treats them as writable, and so do we."""
+    return array if array.flags.writeable else np.asarray(_Alias(array))
+
+
+def _capsule_device_type(capsule) -> int:
+    """The DLDeviceType of a legacy ``"dltensor"`` capsule (its DLTensor's ``device.device_type``
+    sits right after the data pointer); torch's error for a used or foreign capsule."""
+    import ctypes
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    try:
+        ptr = get(capsule, b"dltensor")
+    except (ValueError, TypeError):
+        ptr = None
+    if not ptr:
+        raise RuntimeError("from_dlpack received an invalid capsule. Note that DLTensor capsules "
+                           "can be consumed only once, so you might have already constructed a "
+                           "tensor from it once.")
+    return ctypes.c_int32.from_address(ptr + ctypes.sizeof(ctypes.c_void_p)).value
+
+
+def from_dlpack(obj):
+    """A NumPy or CuPy array sharing memory with ``obj``: an object with ``__dlpack__`` (a NumPy
+    or CuPy array, a torch tensor, ...) or a legacy DLPack capsule (consumed)."""
+    if hasattr(obj, "__dlpack_device__"):
+        device_type = int(obj.__dlpack_device__()[0])
+    else:
+        device_type = _capsule_device_type(obj)
+    if device_type in (_DL_CUDA, _DL_CUDA_MANAGED):
+        cuda.require("a CUDA tensor from DLPack")
+        return cuda.cupy.from_dlpack(obj)  # takes legacy capsules as they are
+    if device_type in (_DL_CPU, _DL_CUDA_HOST):
+        if hasattr(obj, "__dlpack__"):
+            return np.from_dlpack(obj)
+        return _writable(np.from_dlpack(_Capsule(obj, device_type)))
+    raise RuntimeError(f"Unsupported device in DLTensor (DLPack device type {device_type})")

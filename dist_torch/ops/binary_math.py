@@ -1,6 +1,7 @@
 """Binary math: atan2, hypot, copysign, nextafter, heaviside, gcd, lcm, xlogy, ldexp,
 logaddexp and logaddexp2, with torch's type promotion (integer inputs give the default float
-dtype where torch does that), broadcasting, ``out=`` and in-place variants.
+dtype where torch does that), broadcasting, ``out=`` and in-place variants; the bit shifts
+(``<<``, ``>>``) and frexp.
 
 float_power, fmod and remainder live in :mod:`dist_torch.ops.power` and
 :mod:`dist_torch.ops.elementwise`.
@@ -11,8 +12,10 @@ from __future__ import annotations
 import math
 import warnings
 
-from dist_torch import _dtype
-from dist_torch._tensor import Tensor, bind_methods
+import numpy as np
+
+from dist_torch import _dtype, return_types
+from dist_torch._tensor import Tensor, _wrap, bind_methods
 from dist_torch.amp._policy import autocast_op
 from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
@@ -21,14 +24,19 @@ from dist_torch.ops._pointwise import (
     apply_broadcasting,
     inplace_method,
     not_implemented,
+    raise_broadcast_error,
+    type_name,
     write_out,
 )
-from dist_torch.ops._util import cast, promote, scalar_value
+from dist_torch.ops._util import cast, promote, result_dtype, scalar_value
 
 __all__ = [
     "atan2", "arctan2", "hypot", "copysign", "nextafter", "heaviside", "gcd", "lcm", "xlogy",
     "ldexp", "logaddexp", "logaddexp2", "gcd_", "lcm_", "xlogy_", "ldexp_",
+    "bitwise_left_shift", "bitwise_right_shift", "frexp",
 ]
+
+return_types.frexp = return_types.structseq("frexp", ("mantissa", "exponent"))
 
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"dist_torch\.ops\.binary_math")
 
@@ -350,6 +358,122 @@ def logaddexp2(input, other, *, out=None) -> Tensor:
     return _finish(apply_broadcasting(Logaddexp2, a, b), out, "logaddexp2")
 
 
+# --------------------------------------------------------------------------- shifts and frexp
+
+def _shift(fname, kernel, left, input, other, out):
+    """``input << other`` or ``>>`` in the promoted integer dtype; shift counts outside
+    ``[0, bits)`` give 0 (a right shift of a negative signed value gives -1), as torch."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"{fname}() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__}), but expected "
+                        "at least one Tensor")
+    a, b = promote(scalar_value(input), scalar_value(other))
+    t = a if isinstance(a, Tensor) else b
+    np_dtype = t._data.dtype
+    if np_dtype.kind not in "iu":
+        raise not_implemented(f"{kernel}_cpu", np_dtype)
+    xp = array_module(t._data)
+    x = a._data if isinstance(a, Tensor) else xp.asarray(a, dtype=np_dtype)
+    n = b._data if isinstance(b, Tensor) else xp.asarray(b, dtype=np_dtype)
+    bits = np_dtype.itemsize * 8
+    try:
+        inside = (n >= 0) & (n < bits)
+        count = xp.where(inside, n, xp.zeros((), np_dtype))
+        if left:
+            outside = xp.zeros((), np_dtype)
+            result = xp.where(inside, xp.left_shift(x, count), outside)
+        else:
+            outside = xp.right_shift(x, bits - 1) if np_dtype.kind == "i" else \
+                xp.zeros((), np_dtype)
+            result = xp.where(inside, xp.right_shift(x, count), outside)
+    except ValueError:
+        raise_broadcast_error(a, b)
+    return _finish(_wrap(result.astype(np_dtype, copy=False)), out, fname)
+
+
+def bitwise_left_shift(input, other, *, out=None) -> Tensor:
+    """``input << other`` elementwise on integers (either may be a number); bits shifted out
+    are lost and counts outside ``[0, bits)`` give 0.
+
+    Example::
+
+        >>> torch.bitwise_left_shift(torch.tensor([1, -3], dtype=torch.int8), 2)
+        tensor([  4, -12], dtype=torch.int8)
+    """
+    return _shift("bitwise_left_shift", "lshift", True, input, other, out)
+
+
+def bitwise_right_shift(input, other, *, out=None) -> Tensor:
+    """``input >> other`` elementwise on integers (arithmetic for signed types); counts outside
+    ``[0, bits)`` give 0, or -1 for negative signed values."""
+    return _shift("bitwise_right_shift", "rshift", False, input, other, out)
+
+
+class Frexp(Primitive):
+    _non_differentiable = (1,)
+
+    def forward(ctx, a):
+        xp = array_module(a)
+        work = a if a.dtype.itemsize >= 4 else a.astype(np.float32)  # exact for half types
+        mantissa, exponent = xp.frexp(work)
+        exponent = exponent.astype(np.int32, copy=False)
+        ctx.save_for_backward(exponent)
+        return mantissa.astype(a.dtype, copy=False), exponent
+
+    def backward(ctx, grad, grad_exponent=None):
+        (exponent,) = ctx.saved_tensors
+        return grad / array_module(grad).exp2(exponent.astype(grad.dtype))
+
+
+def frexp(input, *, out=None):
+    """Split floats into ``mantissa * 2 ** exponent`` with ``0.5 <= |mantissa| < 1``:
+    ``(mantissa, exponent)`` (int32) as ``torch.return_types.frexp``.
+
+    Example::
+
+        >>> torch.frexp(torch.tensor([8., -3.]))
+        torch.return_types.frexp(
+        mantissa=tensor([ 0.5000, -0.7500]),
+        exponent=tensor([4, 2], dtype=torch.int32))
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"frexp(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input._data.dtype.kind not in "f" and input._data.dtype.name != "bfloat16":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    result = return_types.frexp(Frexp.apply(input))
+    if out is None:
+        return result
+    from dist_torch.ops._reduce import write_out as write_outs
+    return write_outs("frexp", result, out)
+
+
+def _operator(fn, reflected=False):
+    """``<<``/``>>``: NotImplemented for operands that are not numbers or tensors."""
+    def method(self, other):
+        if not isinstance(other, (Tensor, int, float, bool, np.generic)):
+            return NotImplemented
+        return fn(other, self) if reflected else fn(self, other)
+    method.__name__ = fn.__name__
+    return method
+
+
+def _inplace_shift(fn):
+    """``x <<= n``: torch refuses a floating result type before looking for the kernel."""
+    method = inplace_method(fn)
+
+    def checked(self, other):
+        if not isinstance(other, (Tensor, int, float, bool, np.generic)):
+            return NotImplemented
+        np_dtype = result_dtype(self, scalar_value(other)).numpy_dtype
+        if np_dtype.kind not in "biu" and self._data.dtype.kind in "biu":
+            raise RuntimeError(f"result type {type_name(np_dtype)} can't be cast to the "
+                               f"desired output type {type_name(self._data.dtype)}")
+        return method(self, other)
+    checked.__name__ = method.__name__
+    return checked
+
+
 # --------------------------------------------------------------------------- in-place variants
 
 gcd_ = inplace_method(gcd)
@@ -361,4 +485,8 @@ _METHODS = ("atan2", "arctan2", "hypot", "copysign", "nextafter", "heaviside", "
             "xlogy", "ldexp")
 bind_methods({name: globals()[name] for name in _METHODS})
 bind_methods({name + "_": inplace_method(globals()[name]) for name in _METHODS})
-bind_methods({"logaddexp": logaddexp, "logaddexp2": logaddexp2})
+bind_methods({"logaddexp": logaddexp, "logaddexp2": logaddexp2, "frexp": frexp})
+for _name, _fn in (("lshift", bitwise_left_shift), ("rshift", bitwise_right_shift)):
+    bind_methods({_fn.__name__: _fn, _fn.__name__ + "_": _inplace_shift(_fn),
+                  f"__{_name}__": _operator(_fn), f"__r{_name}__": _operator(_fn, True),
+                  f"__i{_name}__": _inplace_shift(_fn)})

@@ -121,8 +121,8 @@ def _tri_indices(fname, np_fn, row, col, offset, dtype, device):
                                   f"'{type_name(np_dtype)}'")
     rows, cols = np_fn(row, offset, col)
     out = np.stack([rows, cols]).astype(np_dtype).reshape(2, -1)
-    from dist_torch._device import as_device
-    return _wrap(to_device(out, as_device(device)))
+    from dist_torch._device import as_device, default_or
+    return _wrap(to_device(out, as_device(default_or(device))))
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None) -> Tensor:

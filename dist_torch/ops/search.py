@@ -1,5 +1,5 @@
 """Searching and counting: searchsorted, bucketize, isin, unique, unique_consecutive, bincount,
-histc, histogram.
+histc, histogram; unravel_index.
 
 None of these is differentiable (torch gives them no gradient either; ``histogram``'s counts
 are data, not a function of the weights' values that autograd follows). Positions come from a
@@ -10,16 +10,18 @@ vectorized binary search (one gather per halving step) that compares exactly as 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from dist_torch import return_types
+from dist_torch import _dtype, return_types
 from dist_torch._tensor import Tensor, _wrap, bind_methods
 from dist_torch.backend import array_module
 from dist_torch.ops._reduce import data_of, is_floating, type_name, write_out
 from dist_torch.ops._util import result_dtype, to_tensor, wrap_dim
 
 __all__ = ["searchsorted", "bucketize", "isin", "unique", "unique_consecutive", "bincount",
-           "histc", "histogram"]
+           "histc", "histogram", "unravel_index"]
 
 _INT64 = np.dtype(np.int64)
 _INT32 = np.dtype(np.int32)
@@ -365,6 +367,43 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False,  # noq
         hist = hist / (hist.sum() * xp.diff(edges))
     return _finish("histogram", tuple.__new__(return_types.histogram, (_wrap(hist), edge_t)),
                    out)
+
+
+def unravel_index(indices, shape) -> tuple:
+    """The coordinates in a tensor of ``shape`` of the flat ``indices``: one int64 tensor per
+    dim, each shaped as ``indices``. Indices wrap around (-1 is the last element), as in torch.
+
+    Example::
+
+        >>> torch.unravel_index(torch.tensor([4, 1]), (2, 3))
+        (tensor([1, 0]), tensor([1, 1]))
+    """
+    data = data_of(indices, "unravel_index")
+    if data.dtype.kind not in "iu":
+        raise TypeError("expected 'indices' to be integer dtype, but got "
+                        f"torch.{_dtype.from_numpy_dtype(data.dtype).name}")
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (int(shape),)
+    elif isinstance(shape, Sequence):
+        for d in shape:
+            if not isinstance(d, (int, np.integer)):
+                raise TypeError(f"expected 'shape' sequence to only contain ints, but got "
+                                f"{type(d)}")
+        shape = tuple(int(d) for d in shape)
+    else:
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got {type(shape)}")
+    if any(d < 0 for d in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    if 0 in shape and data.size:
+        raise RuntimeError("ZeroDivisionError")
+    xp = array_module(data)
+    strides = [1] * len(shape)
+    for k in range(len(shape) - 2, -1, -1):
+        strides[k] = strides[k + 1] * shape[k + 1]
+    flat = data.astype(_INT64)[..., None]
+    coords = (flat // xp.asarray(strides, dtype=_INT64)) % xp.asarray(shape, dtype=_INT64) \
+        if data.size else xp.zeros(data.shape + (len(shape),), dtype=_INT64)
+    return tuple(_wrap(coords[..., k].copy()) for k in range(len(shape)))
 
 
 bind_methods({

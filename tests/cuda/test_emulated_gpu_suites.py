@@ -26,6 +26,7 @@ SUITES = ["tests/cuda/test_ops_gpu.py", "tests/cuda/test_kernel_dispatch.py",
           "tests/cuda/test_cuda_api.py", "tests/cuda/test_device_errors.py",
           "tests/cuda/test_tf32_flags.py", "tests/cuda/test_graph_training.py",
           "tests/cuda/test_kernels_gpu.py", "tests/cuda/test_amp_gpu.py", "tests/amp",
+          "tests/test_default_device_cuda.py",
           "tests/fake_cupy/emulated_checks.py"]
 
 

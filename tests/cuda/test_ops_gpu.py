@@ -477,6 +477,20 @@ EXTRA = {
                                     4, 3, device=m.dev), torch.block_diag(m.x(2, 2), m.x(1, 3))),
     "cumulative_extra": lambda m: (torch.cummax(m.x(4, 6), 1), torch.cummin(m.x(5, 3), 0),
                                    torch.logcumsumexp(m.x(3, 7), 1)),
+    "quantiles": lambda m: (torch.quantile(m.x(4, 7), torch.tensor(
+        [0.2, 0.5], dtype=m.dtype, device=m.dev), dim=1), torch.nanquantile(
+        m.x(9), 0.3, interpolation="midpoint"), torch.nanmean(m.x(3, 4), 1), torch.mode(
+        m.i(4, 3, 8), 1), torch.cov(m.x(3, 6), aweights=m.x(6, low=0.5, high=2)),
+        torch.corrcoef(m.x(3, 5))),
+    "scatter_views": lambda m: (torch.slice_scatter(m.x(4, 5), m.x(4, 2), 1, 1, 5, 2),
+                                torch.select_scatter(m.x(3, 4), m.x(4), 0, 1),
+                                torch.diagonal_scatter(m.x(3, 4), m.x(3), 1),
+                                (m.x(4, 3) * 1).fill_diagonal_(2.0, wrap=True)),
+    "windows_shifts": lambda m: (torch.hann_window(8, dtype=m.dtype, device=m.dev),
+                                 torch.kaiser_window(7, False, 5.0, dtype=m.dtype, device=m.dev),
+                                 m.i(100, 6) << m.i(70, 6), m.i(100, 6, low=-100) >> 3,
+                                 torch.frexp(m.x(5)), torch.unravel_index(m.i(24, 5),
+                                                                          (2, 3, 4))),
 }
 
 ALL = {**{f"pointwise/{k}": v for k, v in POINTWISE.items()},
