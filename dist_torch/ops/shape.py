@@ -28,7 +28,6 @@ __all__ = [
     "reshape", "flatten", "ravel", "unflatten", "squeeze", "unsqueeze", "permute", "transpose",
     "swapaxes", "swapdims", "t", "adjoint", "movedim", "moveaxis", "broadcast_to",
     "broadcast_tensors", "broadcast_shapes", "atleast_1d", "atleast_2d", "atleast_3d",
-    "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "narrow_copy",
 ]
 
 _VIEW_STRIDE_ERROR = (
@@ -581,44 +580,6 @@ def _metadata_inplace(self: Tensor, op, *args) -> Tensor:
         self._grad_fn, self._output_nr, self._requires_grad = out._grad_fn, 0, True
     return self
 
-
-# ---------------------------------------------------------------------- split / narrow aliases
-# (the pieces are views, as those of split; torch's unsafe_* skip the view bookkeeping)
-
-def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
-    """Split into pieces of the given sizes (which must sum to the size of ``dim``)."""
-    from dist_torch.ops.slicing import split
-    return split(input, list(int_tuple(split_sizes, "split_with_sizes", "split_sizes")), dim)
-
-
-def unsafe_split(input: Tensor, split_size: int, dim: int = 0) -> tuple:
-    """:func:`split` with an int ``split_size``."""
-    from dist_torch.ops.slicing import split
-    return split(input, int_arg(split_size, "unsafe_split", "split_size", 2), dim)
-
-
-def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
-    """:func:`split_with_sizes`."""
-    return split_with_sizes(input, split_sizes, dim)
-
-
-def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """:func:`chunk`."""
-    from dist_torch.ops.slicing import chunk
-    return chunk(input, chunks, dim)
-
-
-def narrow_copy(input: Tensor, dim: int, start, length: int) -> Tensor:
-    """A copy of ``input.narrow(dim, start, length)``."""
-    from dist_torch.ops.slicing import narrow
-    return Clone.apply(narrow(input, dim, start, length))
-
-
-bind_methods({
-    "split_with_sizes": split_with_sizes, "unsafe_split": unsafe_split,
-    "unsafe_split_with_sizes": unsafe_split_with_sizes, "unsafe_chunk": unsafe_chunk,
-    "narrow_copy": narrow_copy,
-})
 
 bind_methods({
     "view": view, "view_as": view_as, "reshape": reshape, "reshape_as": reshape_as,

@@ -9,11 +9,13 @@ from dist_torch._tensor import Tensor, bind_methods
 from dist_torch.autograd.function import Primitive, _make_view
 from dist_torch.backend import array_module
 from dist_torch.ops._util import wrap_dim
+from dist_torch.ops.conversion import Clone
 from dist_torch.ops.shape import int_arg, int_tuple
 
 __all__ = [
     "narrow", "select", "diagonal", "split", "chunk", "tensor_split", "hsplit", "vsplit",
-    "dsplit", "unbind",
+    "dsplit", "unbind", "split_with_sizes", "unsafe_split", "unsafe_split_with_sizes",
+    "unsafe_chunk", "narrow_copy",
 ]
 
 
@@ -408,4 +410,39 @@ bind_methods({
     "split": lambda self, split_size, dim=0: split(self, split_size, dim), "chunk": chunk,
     "tensor_split": tensor_split, "hsplit": hsplit, "vsplit": vsplit, "dsplit": dsplit,
     "unbind": unbind,
+})
+
+
+# ---------------------------------------------------------------------- split / narrow aliases
+# (the pieces are views, as those of split; torch's unsafe_* skip the view bookkeeping)
+
+def split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """Split into pieces of the given sizes (which must sum to the size of ``dim``)."""
+    return split(input, list(int_tuple(split_sizes, "split_with_sizes", "split_sizes")), dim)
+
+
+def unsafe_split(input: Tensor, split_size: int, dim: int = 0) -> tuple:
+    """:func:`split` with an int ``split_size``."""
+    return split(input, int_arg(split_size, "unsafe_split", "split_size", 2), dim)
+
+
+def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """:func:`split_with_sizes`."""
+    return split_with_sizes(input, split_sizes, dim)
+
+
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """:func:`chunk`."""
+    return chunk(input, chunks, dim)
+
+
+def narrow_copy(input: Tensor, dim: int, start, length: int) -> Tensor:
+    """A copy of ``input.narrow(dim, start, length)``."""
+    return Clone.apply(narrow(input, dim, start, length))
+
+
+bind_methods({
+    "split_with_sizes": split_with_sizes, "unsafe_split": unsafe_split,
+    "unsafe_split_with_sizes": unsafe_split_with_sizes, "unsafe_chunk": unsafe_chunk,
+    "narrow_copy": narrow_copy,
 })
