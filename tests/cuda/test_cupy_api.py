@@ -88,6 +88,52 @@ def test_every_name_exists_in_cupy(cupy):
     assert not missing, "not in CuPy: " + "; ".join(missing)
 
 
+def _direct_cupy_uses():
+    """{dotted name: first 'file:line'} for ``cupy.x.y`` / ``cp.x.y`` / ``_cupy().x.y`` in the
+    modules that hold CuPy itself (the backend, the CUDA API, the NCCL backend)."""
+    uses = {}
+    for sub in ("backend", "cuda", "distributed"):
+        for path in sorted((ROOT / sub).rglob("*.py")):
+            tree = ast.parse(path.read_text(), filename=str(path))
+            parents = {c: n for n in ast.walk(tree) for c in ast.iter_child_nodes(n)}
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Attribute) or isinstance(parents.get(node),
+                                                                     ast.Attribute):
+                    continue
+                parts, base = [], node
+                while isinstance(base, ast.Attribute):
+                    parts.append(base.attr)
+                    base = base.value
+                is_cupy = (isinstance(base, ast.Name) and base.id in ("cupy", "cp")) or (
+                    isinstance(base, ast.Call) and getattr(base.func, "id", None) == "_cupy")
+                if is_cupy:
+                    uses.setdefault(".".join(parts[::-1]),
+                                    f"{path.relative_to(ROOT.parent)}:{node.lineno}")
+    return uses
+
+
+def test_direct_cupy_attributes_exist(cupy):
+    """Streams, events, memory, runtime, NCCL, graphs: every ``cupy.`` attribute the backend
+    names exists in the installed CuPy (submodules imported on the way, as CuPy does)."""
+    import importlib
+    uses = _direct_cupy_uses()
+    assert {"cuda.Stream", "cuda.runtime.getDeviceCount", "RawModule"} <= set(uses)
+    missing = []
+    for name, site in sorted(uses.items()):
+        obj = cupy
+        try:
+            for part in name.split("."):
+                try:
+                    obj = getattr(obj, part)
+                except AttributeError:
+                    obj = importlib.import_module(f"{obj.__name__}.{part}")
+        except (AttributeError, ImportError) as err:
+            if "nccl" in name and "nccl" in str(err).lower():
+                continue  # cupy.cuda.nccl needs libnccl, absent on machines without a GPU
+            missing.append(f"cupy.{name} at {site}")
+    assert not missing, "not in CuPy: " + "; ".join(missing)
+
+
 def _ufunc_rejects(cupy, ufunc, keyword):
     """True when CuPy's ufunc refuses ``keyword`` (it checks keywords before any device
     work: 'Wrong arguments'); any other failure means the keyword got through."""
