@@ -9,6 +9,8 @@ batch of sequences) is folded into a single 2-D GEMM in both directions.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from dist_torch._dtype import from_numpy_dtype
@@ -16,6 +18,9 @@ from dist_torch._tensor import Tensor
 from dist_torch.autograd.function import _LEGACY_TYPE_NAMES, Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._util import check_same_device
+
+# NumPy warns when inf/NaN pass through a product (a GradScaler overflow step); torch is silent
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"dist_torch\.ops\._matmul")
 
 # C++ element type names, as torch's "expected m1 and m2 to have the same dtype" spells them.
 _CPP_NAMES = {
