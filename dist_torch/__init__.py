@@ -52,6 +52,7 @@ from dist_torch.ops.fold import *
 from dist_torch.ops.binary_math import *
 from dist_torch.ops.special_functions import *
 from dist_torch.ops.decompositions import *
+from dist_torch.ops.spectral import *
 from dist_torch.ops.combinatorics import *
 from dist_torch.ops.search import *
 from dist_torch import special

@@ -8,14 +8,10 @@ from dist_torch.ops.decompositions import LinAlgError
 from dist_torch.ops.decompositions import linalg_cholesky as cholesky
 from dist_torch.ops.decompositions import linalg_cholesky_ex as cholesky_ex
 from dist_torch.ops.decompositions import linalg_det as det
-from dist_torch.ops.decompositions import linalg_eigh as eigh
-from dist_torch.ops.decompositions import linalg_eigvalsh as eigvalsh
 from dist_torch.ops.decompositions import linalg_inv as inv
 from dist_torch.ops.decompositions import linalg_inv_ex as inv_ex
 from dist_torch.ops.decompositions import linalg_qr as qr
 from dist_torch.ops.decompositions import linalg_slogdet as slogdet
-from dist_torch.ops.decompositions import linalg_svd as svd
-from dist_torch.ops.decompositions import linalg_svdvals as svdvals
 from dist_torch.ops.linalg import matmul, vecdot
 from dist_torch.ops.linalg_norm import linalg_norm as norm
 from dist_torch.ops.linalg_norm import matrix_norm, vector_norm
@@ -30,6 +26,10 @@ from dist_torch.ops.solvers import linalg_pinv as pinv
 from dist_torch.ops.solvers import linalg_solve as solve
 from dist_torch.ops.solvers import linalg_solve_ex as solve_ex
 from dist_torch.ops.solvers import linalg_solve_triangular as solve_triangular
+from dist_torch.ops.spectral import linalg_eigh as eigh
+from dist_torch.ops.spectral import linalg_eigvalsh as eigvalsh
+from dist_torch.ops.spectral import linalg_svd as svd
+from dist_torch.ops.spectral import linalg_svdvals as svdvals
 
 __all__ = [
     "norm", "vector_norm", "matrix_norm", "matmul", "vecdot", "LinAlgError", "inv", "inv_ex",

@@ -6,6 +6,11 @@ cheap, the order of summation), so the GPU tests can compare the two closely and
 tests can pin the twins to PyTorch. Dropout uses the same counter-based RNG (Philox-4x32-10,
 vectorised with uint64 arithmetic), so twin and kernel masks are bit-identical.
 
+This module holds the shared helpers and the row-wise families (softmax, cross-entropy, layer
+norm, bias + activation, dropout); the pooling/im2col twins with their window geometry are in
+:mod:`.kernel_twins_pool` and the optimizer twins in :mod:`.kernel_twins_optim`, re-exported
+here.
+
 All functions are vectorised: loops run over kernel offsets, row chunks or parameters, never
 over elements or pixels. The geometry and table helpers are shared with the wrappers.
 """
@@ -13,12 +18,27 @@ over elements or pixels. The geometry and table helpers are shared with the wrap
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
+# The twins of the pooling, im2col and optimizer wrappers and the helpers the wrappers share,
+# re-exported (``as``) so that every twin is reachable as ``kernel_twins.<name>``.
+from dist_torch.backend.kernel_twins_optim import adam_step as adam_step
+from dist_torch.backend.kernel_twins_optim import multi_tensor_chunks as multi_tensor_chunks
+from dist_torch.backend.kernel_twins_optim import sgd_step as sgd_step
+from dist_torch.backend.kernel_twins_pool import LAYOUTS as LAYOUTS
+from dist_torch.backend.kernel_twins_pool import Pool2d as Pool2d
+from dist_torch.backend.kernel_twins_pool import avg_pool2d_backward as avg_pool2d_backward
+from dist_torch.backend.kernel_twins_pool import avg_pool2d_forward as avg_pool2d_forward
+from dist_torch.backend.kernel_twins_pool import avg_pool_divisor as avg_pool_divisor
+from dist_torch.backend.kernel_twins_pool import col2im as col2im
+from dist_torch.backend.kernel_twins_pool import conv2d_geometry as conv2d_geometry
+from dist_torch.backend.kernel_twins_pool import im2col as im2col
+from dist_torch.backend.kernel_twins_pool import layout_code as layout_code
+from dist_torch.backend.kernel_twins_pool import max_pool2d_backward as max_pool2d_backward
+from dist_torch.backend.kernel_twins_pool import max_pool2d_forward as max_pool2d_forward
+from dist_torch.backend.kernel_twins_pool import pool2d_geometry as pool2d_geometry
 from dist_torch.ops._erf import erf_array
-from dist_torch.ops._im2col import out_size, windows
 
 __all__ = [
     "softmax_forward", "softmax_backward", "cross_entropy_forward", "cross_entropy_backward",
@@ -33,7 +53,6 @@ _F64 = np.dtype(np.float64)
 
 ACTIVATIONS = {"relu": 0, "gelu": 1, "gelu_tanh": 2, "silu": 3, "tanh": 4, "sigmoid": 5,
                "identity": 6}
-LAYOUTS = {"unfold": 0, "gemm": 1}
 REDUCTIONS = ("none", "mean", "sum")
 
 
@@ -54,17 +73,6 @@ def _widen(a):
     return a.astype(_F32) if a.dtype not in (_F32, _F64) else a
 
 
-def _pair(value, name) -> tuple[int, int]:
-    if isinstance(value, int):
-        return value, value
-    value = tuple(int(v) for v in value)
-    if len(value) == 1:
-        return value * 2
-    if len(value) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value}")
-    return value
-
-
 def activation_code(act: str) -> int:
     try:
         return ACTIVATIONS[act]
@@ -78,80 +86,6 @@ def check_reduction(reduction: str) -> None:
         raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-class Pool2d(NamedTuple):
-    """Geometry of a 2-D window op over an input ``lead + (h, w)``."""
-
-    lead: tuple
-    h: int
-    w: int
-    kh: int
-    kw: int
-    sh: int
-    sw: int
-    ph: int
-    pw: int
-    dh: int
-    dw: int
-    oh: int
-    ow: int
-
-    @property
-    def planes(self) -> int:
-        return math.prod(self.lead)
-
-
-def pool2d_geometry(shape, kernel_size, stride=None, padding=0, dilation=1,
-                    ceil_mode=False) -> Pool2d:
-    """torch's pooling geometry for an ``(N, C, H, W)`` or ``(C, H, W)`` input."""
-    if len(shape) not in (3, 4):
-        raise RuntimeError(f"pool2d: expected a 3D or 4D input, got shape {tuple(shape)}")
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(kernel_size if stride is None or stride == () else stride, "stride")
-    ph, pw = _pair(padding, "padding")
-    dh, dw = _pair(dilation, "dilation")
-    for p, k, d in ((ph, kh, dh), (pw, kw, dw)):
-        if p > ((k - 1) * d + 1) // 2:
-            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                               f"pad={p}, kernel_size={k} and dilation={d}")
-    h, w = shape[-2:]
-    oh = out_size(h, kh, sh, ph, ph, dh, ceil_mode)
-    ow = out_size(w, kw, sw, pw, pw, dw, ceil_mode)
-    if oh < 1 or ow < 1:
-        raise RuntimeError(f"Given input size: ({'x'.join(map(str, shape[-3:]))}). Calculated "
-                           f"output size: ({shape[-3]}x{oh}x{ow}). Output size is too small")
-    return Pool2d(tuple(shape[:-2]), h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-
-
-def conv2d_geometry(shape, kernel_size, stride=1, padding=0, dilation=1) -> Pool2d:
-    """Geometry of im2col/col2im for an ``(N, C, H, W)`` input (symmetric zero padding)."""
-    if len(shape) != 4:
-        raise RuntimeError(f"im2col: expected a 4D (N, C, H, W) input, got {tuple(shape)}")
-    kh, kw = _pair(kernel_size, "kernel_size")
-    sh, sw = _pair(stride, "stride")
-    ph, pw = _pair(padding, "padding")
-    dh, dw = _pair(dilation, "dilation")
-    h, w = shape[2:]
-    oh = out_size(h, kh, sh, ph, ph, dh)
-    ow = out_size(w, kw, sw, pw, pw, dw)
-    if oh < 1 or ow < 1:
-        raise RuntimeError(f"im2col: the {kh}x{kw} kernel (dilation {dh}x{dw}) does not fit "
-                           f"the padded {h}x{w} input")
-    return Pool2d(tuple(shape[:2]), h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow)
-
-
-def _padded_zeros(planes_shape, g: Pool2d, value, dtype):
-    """An array ``(..., H + ph + hi, W + pw + hi)`` big enough for every window of ``g``."""
-    hh = max(g.h + 2 * g.ph, (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1)
-    ww = max(g.w + 2 * g.pw, (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1)
-    return np.full(tuple(planes_shape) + (hh, ww), value, dtype=dtype)
-
-
-def _offset(g: Pool2d, i: int, j: int):
-    """The strided slices of the padded input read by kernel offset ``(i, j)``."""
-    return (Ellipsis, slice(i * g.dh, i * g.dh + (g.oh - 1) * g.sh + 1, g.sh),
-            slice(j * g.dw, j * g.dw + (g.ow - 1) * g.sw + 1, g.sw))
-
-
 def dropout_threshold(p: float) -> int:
     """A 32-bit Philox word keeps its element when it is ``>=`` this (``ceil(p * 2**32)``)."""
     if not 0.0 <= p <= 1.0:
@@ -161,16 +95,6 @@ def dropout_threshold(p: float) -> int:
 
 def dropout_scale(p: float) -> float:
     return 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
-
-
-def multi_tensor_chunks(sizes, chunk_size: int):
-    """``(chunk_tensor int32, chunk_start int64)``: every chunk of every tensor, in order."""
-    sizes = np.asarray(sizes, dtype=np.int64)
-    counts = -(-sizes // chunk_size)
-    tensor = np.repeat(np.arange(len(sizes), dtype=np.int32), counts)
-    first = np.cumsum(counts) - counts
-    start = (np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(first, counts)) * chunk_size
-    return tensor, start
 
 
 def reduce_loss(loss, row_weight, reduction, dtype):
@@ -300,131 +224,6 @@ def cross_entropy_backward(grad, x, target, lse, row_weight, weight=None, ignore
             gx -= spread[:, None] * wc[None, :]
     gx = np.where(valid[:, None], gx, acc.type(0))
     return gx.astype(x.dtype)
-
-
-# --------------------------------------------------------------------------- pooling
-
-def _first_valid(start, dilation):
-    """The first non-negative position ``start + k * dilation`` (torch's window clipping)."""
-    return np.where(start < 0, start + (-(start) + dilation - 1) // dilation * dilation, start)
-
-
-def max_pool2d_forward(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """``(y, indices)``: window maxima of an ``(N, C, H, W)`` or ``(C, H, W)`` input and
-    their flat positions ``h * W + w`` in the input plane (int64)."""
-    g = pool2d_geometry(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    xp_ = _padded_zeros(g.lead, g, -np.inf, x.dtype)
-    xp_[..., g.ph:g.ph + g.h, g.pw:g.pw + g.w] = x
-    hs = np.arange(g.oh, dtype=np.int64) * g.sh - g.ph
-    ws = np.arange(g.ow, dtype=np.int64) * g.sw - g.pw
-    best = np.full(g.lead + (g.oh, g.ow), -np.inf, dtype=x.dtype)
-    index = np.broadcast_to(_first_valid(hs, g.dh)[:, None] * g.w + _first_valid(ws, g.dw),
-                            best.shape).copy()
-    for i in range(g.kh):
-        for j in range(g.kw):
-            v = xp_[_offset(g, i, j)]
-            better = (v > best) | np.isnan(v)
-            np.copyto(best, v, where=better)
-            pos = (hs + i * g.dh)[:, None] * g.w + (ws + j * g.dw)
-            np.copyto(index, np.broadcast_to(pos, index.shape), where=better)
-    return best, index
-
-
-def max_pool2d_backward(grad, indices, input_shape, kernel_size, stride=None, padding=0,
-                        dilation=1, ceil_mode=False):
-    """Input gradient of max pooling: each output gradient goes to its window's winner
-    (summed, in the kernel's order, where windows share a winner)."""
-    g = pool2d_geometry(input_shape, kernel_size, stride, padding, dilation, ceil_mode)
-    gx = _padded_zeros(g.lead, g, 0, grad.dtype)
-    hs = np.arange(g.oh, dtype=np.int64) * g.sh - g.ph
-    ws = np.arange(g.ow, dtype=np.int64) * g.sw - g.pw
-    zero = grad.dtype.type(0)
-    for i in reversed(range(g.kh)):  # reversed offsets visit windows in increasing order
-        for j in reversed(range(g.kw)):
-            pos = (hs + i * g.dh)[:, None] * g.w + (ws + j * g.dw)
-            gx[_offset(g, i, j)] += np.where(indices == pos, grad, zero)
-    return np.ascontiguousarray(gx[..., g.ph:g.ph + g.h, g.pw:g.pw + g.w])
-
-
-def avg_pool_divisor(g: Pool2d, count_include_pad, divisor_override):
-    """torch's per-window divisor ``(oh, ow)`` (int64)."""
-    if divisor_override:
-        return np.full((g.oh, g.ow), int(divisor_override), dtype=np.int64)
-    counts = []
-    for o, s, p, k, n in ((g.oh, g.sh, g.ph, g.kh, g.h), (g.ow, g.sw, g.pw, g.kw, g.w)):
-        start = np.arange(o, dtype=np.int64) * s - p
-        end = np.minimum(start + k, n + p)
-        if count_include_pad:
-            counts.append(end - start)
-        else:
-            counts.append(np.minimum(end, n) - np.maximum(start, 0))
-    return counts[0][:, None] * counts[1][None, :]
-
-
-def avg_pool2d_forward(x, kernel_size, stride=None, padding=0, ceil_mode=False,
-                       count_include_pad=True, divisor_override=None):
-    """Window means of an ``(N, C, H, W)`` or ``(C, H, W)`` input with torch's divisor."""
-    g = pool2d_geometry(x.shape, kernel_size, stride, padding, 1, ceil_mode)
-    xp_ = _padded_zeros(g.lead, g, 0, x.dtype)
-    xp_[..., g.ph:g.ph + g.h, g.pw:g.pw + g.w] = x
-    total = np.zeros(g.lead + (g.oh, g.ow), dtype=x.dtype)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            total += xp_[_offset(g, i, j)]
-    return total / avg_pool_divisor(g, count_include_pad, divisor_override).astype(x.dtype)
-
-
-def avg_pool2d_backward(grad, input_shape, kernel_size, stride=None, padding=0,
-                        ceil_mode=False, count_include_pad=True, divisor_override=None):
-    """Input gradient of average pooling."""
-    g = pool2d_geometry(input_shape, kernel_size, stride, padding, 1, ceil_mode)
-    share = grad / avg_pool_divisor(g, count_include_pad, divisor_override).astype(grad.dtype)
-    gx = _padded_zeros(g.lead, g, 0, grad.dtype)
-    for i in reversed(range(g.kh)):
-        for j in reversed(range(g.kw)):
-            gx[_offset(g, i, j)] += share
-    return np.ascontiguousarray(gx[..., g.ph:g.ph + g.h, g.pw:g.pw + g.w])
-
-
-# --------------------------------------------------------------------------- im2col
-
-def layout_code(layout: str) -> int:
-    try:
-        return LAYOUTS[layout]
-    except KeyError:
-        raise ValueError(f"unknown layout {layout!r}; expected 'unfold' or 'gemm'") from None
-
-
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1, layout="unfold"):
-    """Column matrix of an ``(N, C, H, W)`` input: ``(N, C*kh*kw, OH*OW)`` for
-    ``layout='unfold'`` (``F.unfold``), ``(C*kh*kw, N*OH*OW)`` for ``'gemm'``."""
-    code = layout_code(layout)
-    g = conv2d_geometry(x.shape, kernel_size, stride, padding, dilation)
-    n, c = g.lead
-    xp_ = _padded_zeros((n, c), g, 0, x.dtype)
-    xp_[..., g.ph:g.ph + g.h, g.pw:g.pw + g.w] = x
-    view = windows(xp_, (g.kh, g.kw), (g.sh, g.sw), (g.dh, g.dw), (g.oh, g.ow))
-    if code == 0:   # (N, C, OH, OW, kh, kw) -> (N, C, kh, kw, OH, OW)
-        return np.ascontiguousarray(view.transpose(0, 1, 4, 5, 2, 3)).reshape(
-            n, c * g.kh * g.kw, g.oh * g.ow)
-    return np.ascontiguousarray(view.transpose(1, 4, 5, 0, 2, 3)).reshape(
-        c * g.kh * g.kw, n * g.oh * g.ow)
-
-
-def col2im(col, input_shape, kernel_size, stride=1, padding=0, dilation=1, layout="unfold"):
-    """The adjoint of :func:`im2col` (``F.fold``): sums columns back onto ``input_shape``."""
-    code = layout_code(layout)
-    g = conv2d_geometry(tuple(input_shape), kernel_size, stride, padding, dilation)
-    n, c = g.lead
-    if code == 0:
-        col6 = col.reshape(n, c, g.kh, g.kw, g.oh, g.ow)
-    else:
-        col6 = col.reshape(c, g.kh, g.kw, n, g.oh, g.ow).transpose(3, 0, 1, 2, 4, 5)
-    gx = _padded_zeros((n, c), g, 0, col.dtype)
-    for i in range(g.kh):
-        for j in range(g.kw):
-            gx[_offset(g, i, j)] += col6[:, :, i, j]
-    return np.ascontiguousarray(gx[..., g.ph:g.ph + g.h, g.pw:g.pw + g.w])
 
 
 # --------------------------------------------------------------------------- layer norm
@@ -598,59 +397,3 @@ def dropout_backward(grad, mask, p):
     acc = acc_dtype(grad.dtype)
     factor = np.where(mask != 0, acc.type(dropout_scale(p)), acc.type(0))
     return (grad.astype(acc) * factor).astype(grad.dtype)
-
-
-# --------------------------------------------------------------------------- optimizers
-
-def sgd_step(params, grads, momentum_buffers, *, lr, momentum=0.0, dampening=0.0,
-             weight_decay=0.0, nesterov=False, maximize=False):
-    """SGD as torch's foreach implementation, updating ``params`` in place.
-
-    ``momentum_buffers`` holds each parameter's buffer or None (first step: the buffer becomes
-    the gradient); the list is updated in place and returned. Unused when ``momentum == 0``.
-    """
-    for i, p in enumerate(params):
-        t = p.dtype.type
-        g = -grads[i] if maximize else grads[i]
-        if weight_decay != 0:
-            g = g + t(weight_decay) * p
-        if momentum != 0:
-            buf = momentum_buffers[i]
-            if buf is None:
-                buf = momentum_buffers[i] = g.copy()
-            else:
-                np.copyto(buf, buf * t(momentum) + t(1.0 - dampening) * g)
-            g = g + t(momentum) * buf if nesterov else buf
-        np.copyto(p, p + t(-lr) * g)
-    return momentum_buffers
-
-
-def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, lr, beta1,
-              beta2, eps, weight_decay=0.0, amsgrad=False, maximize=False,
-              decoupled_weight_decay=False):
-    """Adam (AdamW with ``decoupled_weight_decay``) as torch's foreach implementation, in
-    place. ``steps`` holds each parameter's step number counting this step (1 on the first);
-    ``max_exp_avg_sqs`` is used only with ``amsgrad``."""
-    for i, p in enumerate(params):
-        t = p.dtype.type
-        step = float(steps[i])
-        step_size = t(-(lr / (1 - beta1 ** step)))
-        bc2_sqrt = t((1 - beta2 ** step) ** 0.5)
-        g = -grads[i] if maximize else grads[i]
-        if weight_decay != 0:
-            if decoupled_weight_decay:
-                np.copyto(p, p * t(1.0 - lr * weight_decay))
-            else:
-                g = g + t(weight_decay) * p
-        m, v = exp_avgs[i], exp_avg_sqs[i]
-        w1 = t(1.0 - beta1)
-        diff = g - m
-        np.copyto(m, m + w1 * diff if w1 < 0.5 else g - diff * (t(1) - w1))
-        np.copyto(v, v * t(beta2) + t(1.0 - beta2) * g * g)
-        s = v
-        if amsgrad:
-            vmax = max_exp_avg_sqs[i]
-            np.copyto(vmax, np.where(np.isnan(vmax) | (vmax > v), vmax, v))
-            s = vmax
-        denom = np.sqrt(s) / bc2_sqrt + t(eps)
-        np.copyto(p, p + step_size * (m / denom))

@@ -182,7 +182,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None,  # noq
 
 def _singular_value_norm(A, ord, rows, cols, keepdim, dtype, out):  # noqa: N803
     """'nuc' (the sum), 2 (the largest) or -2 (the smallest) of the singular values."""
-    from dist_torch.ops.decompositions import linalg_svdvals
+    from dist_torch.ops.spectral import linalg_svdvals
     if dtype is not None:
         A = A.to(dtype)  # noqa: N806
     values = linalg_svdvals(A.movedim((rows, cols), (-2, -1)))

@@ -21,17 +21,16 @@ from dist_torch.backend import array_module
 from dist_torch.ops._reduce import data_of, type_name
 from dist_torch.ops.decompositions import (
     _INT32,
-    Svd,
     _attempt,
     _raise_info,
     check_float,
     check_matrix,
     finish,
-    linalg_eigvalsh,
     linalg_inv_ex,
     lu_info,
     mT,
 )
+from dist_torch.ops.spectral import Svd, linalg_eigvalsh
 
 __all__ = ["pinverse", "cholesky_solve", "cholesky_inverse"]
 
