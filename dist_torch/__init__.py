@@ -72,6 +72,7 @@ from dist_torch import distributed
 from dist_torch.serialization import load, save
 from dist_torch import vision
 from dist_torch import amp
+from dist_torch import distributions
 from dist_torch.amp import autocast
 from dist_torch.amp._policy import (autocast_decrement_nesting, autocast_increment_nesting,
                                     clear_autocast_cache, get_autocast_cpu_dtype,
