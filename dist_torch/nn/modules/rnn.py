@@ -236,7 +236,125 @@ class RNNBase(Module):
             c_n = c_n.squeeze(1) if c_n is not None else None
         return output, ((h_n, c_n) if is_lstm else h_n)
 
+    def _run_packed(self, data, batch_sizes, h0, c0):
+        """Packed ``data`` ``(N, I)`` with ``batch_sizes`` (NumPy); ``h0``/``c0`` sorted like
+        the batch or None. Runs one fused recurrence per stretch of equal batch size (one
+        per distinct sequence length), never one per time step."""
+        from dist_torch._creation import zeros
+        from dist_torch.ops.join import cat, stack
+        mode = self._MODES[self.mode]
+        directions = 2 if self.bidirectional else 1
+        per_dir = len(self._flat_weights_names) // (self.num_layers * directions)
+        weights = self._flat_weights
+        batch = int(batch_sizes[0])
+        real_hidden = self.proj_size if self.proj_size > 0 else self.hidden_size
+        if h0 is None:
+            h0 = zeros((self.num_layers * directions, batch, real_hidden), dtype=data.dtype,
+                       device=data.device)
+        if mode == "lstm" and c0 is None:
+            c0 = zeros((self.num_layers * directions, batch, self.hidden_size),
+                       dtype=data.dtype, device=data.device)
+        starts = [0] + [t for t in range(1, len(batch_sizes))
+                        if batch_sizes[t] != batch_sizes[t - 1]]
+        ends = starts[1:] + [len(batch_sizes)]
+        offsets = [0]
+        for size in batch_sizes:
+            offsets.append(offsets[-1] + int(size))
+        segments = [(t0, t1, int(batch_sizes[t0])) for t0, t1 in zip(starts, ends)]
+        h_last, c_last = [], []
+        layer_input = data
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(directions):
+                idx = layer * directions + d
+                w = weights[idx * per_dir:(idx + 1) * per_dir]
+                b_hh = w[3] if self.bias else None
+                w_hr = w[-1] if self.proj_size > 0 else None
+                xproj = linear(layer_input, w[0], w[2] if self.bias else None)
+                width = xproj.size(1)
+                pieces = [None] * len(segments)
+                h, c = h0[idx], (c0[idx] if mode == "lstm" else None)
+                order = range(len(segments)) if d == 0 else range(len(segments) - 1, -1, -1)
+                done_h, done_c = [], []
+                rows = 0
+                for k in order:
+                    t0, t1, size = segments[k]
+                    xs = xproj[offsets[t0]:offsets[t1]].reshape(t1 - t0, size, width)
+                    if d == 0:  # shrinking batch: the first `size` rows go on
+                        h_in = h[:size]
+                        c_in = c[:size] if c is not None else None
+                    else:  # growing batch: sequences ending here start from h0
+                        h_in = h0[idx][:size] if rows == 0 else \
+                            cat([h, h0[idx][rows:size]], 0)
+                        c_in = None if c is None else (
+                            c0[idx][:size] if rows == 0 else cat([c, c0[idx][rows:size]], 0))
+                    result = recurrence(xs, h_in, c_in, w[1], b_hh, w_hr, mode,
+                                        reverse=d == 1)
+                    pieces[k] = result[0].reshape(-1, result[0].size(2))
+                    h = result[1]
+                    c = result[2] if mode == "lstm" else None
+                    rows = size
+                    if d == 0:
+                        following = segments[k + 1][2] if k + 1 < len(segments) else 0
+                        done_h.append(h[following:])
+                        if c is not None:
+                            done_c.append(c[following:])
+                if d == 0:
+                    h = cat(done_h[::-1], 0)
+                    c = cat(done_c[::-1], 0) if done_c else None
+                outs.append(cat(pieces, 0))
+                h_last.append(h)
+                if mode == "lstm":
+                    c_last.append(c)
+            layer_input = outs[0] if directions == 1 else cat(outs, 1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = _dropout(layer_input, self.dropout, True)
+        return layer_input, stack(h_last, 0), (stack(c_last, 0) if c_last else None)
+
+    def _forward_packed(self, packed, hx):
+        import numpy as np
+
+        from dist_torch.nn.utils.rnn import PackedSequence
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        weight = self.weight_ih_l0
+        if data.dtype != weight.dtype:
+            raise ValueError(f"RNN input dtype ({data.dtype}) does not match weight dtype "
+                             f"({weight.dtype}). Convert input: input.to({weight.dtype}), or "
+                             f"convert model: model.to({data.dtype})")
+        if data.dim() != 2:
+            raise RuntimeError(f"input must have 2 dimensions, got {data.dim()}")
+        if self.input_size != data.size(-1):
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.size(-1)}")
+        sizes = np.asarray(batch_sizes.numpy(), dtype=np.int64)
+        batch = int(sizes[0])
+        directions = 2 if self.bidirectional else 1
+        is_lstm = self.mode == "LSTM"
+        h0 = c0 = None
+        if hx is not None:
+            h0, c0 = hx if is_lstm else (hx, None)
+            if sorted_indices is not None:
+                h0 = h0.index_select(1, sorted_indices)
+                c0 = c0.index_select(1, sorted_indices) if c0 is not None else None
+            size = self.proj_size if self.proj_size > 0 else self.hidden_size
+            expected = (self.num_layers * directions, batch, size)
+            if is_lstm:
+                self._check_hidden_size(h0, expected, "Expected hidden[0] size {}, got {}")
+                self._check_hidden_size(c0, expected[:2] + (self.hidden_size,),
+                                        "Expected hidden[1] size {}, got {}")
+            else:
+                self._check_hidden_size(h0, expected)
+        output, h_n, c_n = self._run_packed(data, sizes, h0, c0)
+        if unsorted_indices is not None:
+            h_n = h_n.index_select(1, unsorted_indices)
+            c_n = c_n.index_select(1, unsorted_indices) if c_n is not None else None
+        packed_out = PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices)
+        return packed_out, ((h_n, c_n) if is_lstm else h_n)
+
     def forward(self, input, hx=None):
+        from dist_torch.nn.utils.rnn import PackedSequence
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         return self._forward(input, hx)
 
 

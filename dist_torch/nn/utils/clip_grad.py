@@ -65,3 +65,38 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
         xp = array_module(g._data)
         xp.clip(g._data, -clip_value, clip_value, out=g._data)
         g._bump_version()
+
+
+def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach=None) -> Tensor:
+    """The ``norm_type``-norm of the norms of ``tensors`` (as if all were one vector).
+
+    Differentiable; an empty list gives ``tensor(0.)``.
+    """
+    from dist_torch._creation import tensor
+    from dist_torch.ops.join import stack
+    from dist_torch.ops.linalg_norm import vector_norm
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = list(tensors)
+    if not tensors:
+        return tensor(0.0)
+    norm_type = float(norm_type)
+    total = vector_norm(stack([vector_norm(t, norm_type) for t in tensors]), norm_type)
+    if error_if_nonfinite and not bool(total.isfinite().all()):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
+                           "`parameters` is non-finite, so it cannot be clipped. To disable "
+                           "this error and scale the gradients by the non-finite norm anyway, "
+                           "set `error_if_nonfinite=False`")
+    return total
+
+
+def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
+    """Scale gradients in place by ``min(max_norm / (total_norm + 1e-6), 1)``."""
+    grads = _grads(parameters)
+    if not grads:
+        return
+    with no_grad():
+        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef.to(device=g.device, dtype=g.dtype))
