@@ -539,6 +539,13 @@ OPTIMIZERS = {
     "RMSprop": (torch.optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
     "Adagrad": (torch.optim.Adagrad, dict(lr=0.1, lr_decay=0.01)),
     "Adadelta": (torch.optim.Adadelta, dict(lr=1.0, weight_decay=0.01)),
+    "NAdam_decoupled_wd": (torch.optim.NAdam, dict(lr=0.01, weight_decay=0.1,
+                                                   decoupled_weight_decay=True)),
+    "RAdam_wd": (torch.optim.RAdam, dict(lr=0.05, betas=(0.5, 0.8), weight_decay=0.1)),
+    "Adamax_maximize": (torch.optim.Adamax, dict(lr=0.01, weight_decay=0.1, maximize=True)),
+    "ASGD": (torch.optim.ASGD, dict(lr=0.05, t0=2, weight_decay=0.01)),
+    "Rprop": (torch.optim.Rprop, dict(lr=0.01, step_sizes=(1e-4, 0.02))),
+    "Adafactor": (torch.optim.Adafactor, dict(lr=0.05, weight_decay=0.01)),
 }
 
 
