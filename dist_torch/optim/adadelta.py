@@ -90,12 +90,12 @@ def _single_tensor_adadelta(params, grads, square_avgs, acc_deltas, steps, *, lr
         d, _ = _effective_grad(xp, param, grads[i], weight_decay, maximize)
         square_avg, acc_delta = square_avgs[i], acc_deltas[i]
         square_avg *= rho
-        scratch = xp.multiply(d, 1 - rho)
+        scratch = xp.multiply(d, 1 - rho, out=xp.empty_like(param))
         scratch *= d
         square_avg += scratch
         std = xp.add(square_avg, eps, out=scratch)
         xp.sqrt(std, out=std)
-        delta = xp.add(acc_delta, eps)
+        delta = xp.add(acc_delta, eps, out=xp.empty_like(param))
         xp.sqrt(delta, out=delta)
         delta /= std
         delta *= d

@@ -6,11 +6,11 @@ import numpy as np
 
 from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
-from dist_torch.optim._array_helpers import grad_with_decay
 from dist_torch.optim.optimizer import (
     Optimizer,
     _bump_versions,
     _check_flags,
+    _effective_grad,
     _scalar_dtype,
     _to_scalar,
 )
@@ -126,7 +126,7 @@ def _single_tensor_adafactor(params, grads, row_vars, col_vars, variances, steps
     """Adafactor's update on arrays, in place, in torch's order of operations."""
     for i, param in enumerate(params):
         xp = array_module(param)
-        grad, _ = grad_with_decay(xp, param, grads[i], 0, maximize)
+        grad, _ = _effective_grad(xp, param, grads[i], 0, maximize)
         if eps1 is None:  # as torch: fixed by the first parameter of the group
             eps1 = float(np.finfo(param.dtype).eps)
         step_t = steps[i]

@@ -101,7 +101,7 @@ def _single_tensor_adagrad(params, grads, state_sums, steps, *, lr, weight_decay
         step = float(step_t)
         d, owned = _effective_grad(xp, param, grads[i], weight_decay, maximize)
         clr = lr / (1 + (step - 1) * lr_decay)
-        scratch = xp.multiply(d, d)
+        scratch = xp.multiply(d, d, out=xp.empty_like(param))
         state_sums[i] += scratch
         std = xp.sqrt(state_sums[i], out=scratch)
         std += eps

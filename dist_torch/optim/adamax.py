@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
-from dist_torch.optim._array_helpers import addcdiv_, grad_with_decay
 from dist_torch.optim.optimizer import (
     Optimizer,
+    _addcdiv_,
     _bump_versions,
     _check_flags,
     _check_lr,
+    _effective_grad,
     _lerp_,
     _step_counter,
     _to_scalar,
@@ -97,7 +98,7 @@ def _single_tensor_adamax(params, grads, exp_avgs, exp_infs, steps, *, eps, beta
         xp = array_module(param)
         step_t = steps[i]
         step_t += 1
-        d, _ = grad_with_decay(xp, param, grads[i], weight_decay, maximize)
+        d, _ = _effective_grad(xp, param, grads[i], weight_decay, maximize)
         exp_avg, exp_inf = exp_avgs[i], exp_infs[i]
         scratch = xp.empty_like(param)
         _lerp_(xp, exp_avg, d, 1 - beta1, scratch)
@@ -106,4 +107,4 @@ def _single_tensor_adamax(params, grads, exp_avgs, exp_infs, steps, *, eps, beta
         scratch += eps
         xp.maximum(exp_inf, scratch, out=exp_inf)
         clr = lr / (1 - beta1 ** float(step_t))
-        addcdiv_(xp, param, exp_avg, exp_inf, -clr, scratch)
+        _addcdiv_(xp, param, exp_avg, exp_inf, -clr, scratch)

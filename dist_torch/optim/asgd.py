@@ -6,12 +6,12 @@ import numpy as np
 
 from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
-from dist_torch.optim._array_helpers import grad_with_decay
 from dist_torch.optim.optimizer import (
     Optimizer,
     _bump_versions,
     _check_flags,
     _check_lr,
+    _effective_grad,
     _scalar_dtype,
     _to_scalar,
 )
@@ -101,7 +101,7 @@ def _single_tensor_asgd(params, grads, axs, mus, etas, steps, *, lambd, lr, t0, 
         xp = array_module(param)
         step_t = steps[i]
         step_t += 1
-        d, _ = grad_with_decay(xp, param, grads[i], weight_decay, maximize)
+        d, _ = _effective_grad(xp, param, grads[i], weight_decay, maximize)
         eta = float(etas[i])
         param *= 1 - lambd * eta
         scratch = xp.empty_like(param)

@@ -6,12 +6,13 @@ import numpy as np
 
 from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
-from dist_torch.optim._array_helpers import addcdiv_, grad_with_decay
 from dist_torch.optim.optimizer import (
     Optimizer,
+    _addcdiv_,
     _bump_versions,
     _check_flags,
     _check_lr,
+    _effective_grad,
     _lerp_,
     _scalar_dtype,
     _step_counter,
@@ -122,9 +123,9 @@ def _single_tensor_nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, step
         bias_correction2 = 1 - beta2 ** step
         if weight_decay != 0 and decoupled_weight_decay:
             param *= 1 - lr * weight_decay
-            d, _ = grad_with_decay(xp, param, grads[i], 0, maximize)
+            d, _ = _effective_grad(xp, param, grads[i], 0, maximize)
         else:
-            d, _ = grad_with_decay(xp, param, grads[i], weight_decay, maximize)
+            d, _ = _effective_grad(xp, param, grads[i], weight_decay, maximize)
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
         mu_products[i] *= mu
@@ -140,6 +141,6 @@ def _single_tensor_nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, step
         xp.sqrt(denom, out=denom)
         denom += eps
         update = xp.empty_like(param)
-        addcdiv_(xp, param, d, denom, -lr * (1.0 - mu) / (1.0 - mu_product), update)
-        addcdiv_(xp, param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product * mu_next),
+        _addcdiv_(xp, param, d, denom, -lr * (1.0 - mu) / (1.0 - mu_product), update)
+        _addcdiv_(xp, param, exp_avg, denom, (-lr * mu_next) / (1.0 - mu_product * mu_next),
                  update)

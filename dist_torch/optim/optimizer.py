@@ -467,18 +467,28 @@ def _kernel_grads(params, grads):
 
 
 def _effective_grad(xp, param, grad, weight_decay, maximize):
-    """``(d, owned)``: the gradient with L2 decay (and sign for maximize) folded in; ``owned``
-    is True when ``d`` is a fresh array the caller may overwrite."""
+    """``(d, owned)``: the gradient with L2 decay (and sign for maximize) folded in, as torch's
+    ``grad.add(param, alpha=weight_decay)``; ``owned`` is True when ``d`` is a fresh array the
+    caller may overwrite. Always an array, 0-dim parameters included."""
+    if weight_decay == 0 and not maximize:
+        return grad, False
+    d = xp.empty_like(param)
     if weight_decay != 0:
-        d = xp.multiply(param, weight_decay)
+        xp.multiply(param, weight_decay, out=d)
         if maximize:
             xp.subtract(d, grad, out=d)  # -g + wd * p
         else:
             d += grad
-        return d, True
-    if maximize:
-        return xp.negative(grad), True
-    return grad, False
+    else:
+        xp.negative(grad, out=d)
+    return d, True
+
+
+def _addcdiv_(xp, param, tensor1, tensor2, value, scratch) -> None:
+    """``param.addcdiv_(tensor1, tensor2, value=value)``: ``param += (value * t1) / t2``."""
+    xp.multiply(tensor1, value, out=scratch)
+    scratch /= tensor2
+    param += scratch
 
 
 def _lerp_(xp, start, end, weight, scratch) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
-from dist_torch.optim._array_helpers import grad_with_decay
 from dist_torch.optim.optimizer import (
     Optimizer,
     _bump_versions,
     _check_flags,
     _check_lr,
+    _effective_grad,
     _lerp_,
     _step_counter,
     _to_scalar,
@@ -104,9 +104,9 @@ def _single_tensor_radam(params, grads, exp_avgs, exp_avg_sqs, steps, *, beta1, 
         step = float(step_t)
         if weight_decay != 0 and decoupled_weight_decay:
             param *= 1 - lr * weight_decay
-            d, _ = grad_with_decay(xp, param, grads[i], 0, maximize)
+            d, _ = _effective_grad(xp, param, grads[i], 0, maximize)
         else:
-            d, _ = grad_with_decay(xp, param, grads[i], weight_decay, maximize)
+            d, _ = _effective_grad(xp, param, grads[i], weight_decay, maximize)
         exp_avg, exp_avg_sq = exp_avgs[i], exp_avg_sqs[i]
         scratch = xp.empty_like(param)
         _lerp_(xp, exp_avg, d, 1 - beta1, scratch)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
-from dist_torch.optim._array_helpers import grad_with_decay
 from dist_torch.optim.optimizer import (
     Optimizer,
     _bump_versions,
     _check_flags,
     _check_lr,
+    _effective_grad,
     _step_counter,
     _to_scalar,
 )
@@ -89,7 +89,7 @@ def _single_tensor_rprop(params, grads, prevs, step_sizes, steps, *, step_size_m
     for i, param in enumerate(params):
         xp = array_module(param)
         steps[i] += 1
-        g, _ = grad_with_decay(xp, param, grads[i], 0, maximize)
+        g, _ = _effective_grad(xp, param, grads[i], 0, maximize)
         prev, step_size = prevs[i], step_sizes[i]
         product = xp.multiply(g, prev, out=xp.empty_like(param))
         flipped = product < 0

@@ -407,3 +407,33 @@ def test_step_hook_arguments():
         other.register_step_pre_hook(lambda o, args, kwargs: ((o,), {"closure": lambda: 7}))
         seen.append((calls, other.step()))
     assert seen[0] == seen[1]
+
+
+_ZERO_DIM_CASES = [(name, kw) for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad",
+                                           "Adadelta", "NAdam", "RAdam", "Adamax", "ASGD",
+                                           "Adafactor")
+                   for kw in ({"maximize": True}, {"weight_decay": 0.1},
+                              {"weight_decay": 0.1, "maximize": True})]
+_ZERO_DIM_CASES += [("SGD", {"momentum": 0.9, "nesterov": True}), ("Rprop", {"maximize": True}),
+                    ("RMSprop", {"momentum": 0.9, "centered": True}),
+                    ("Adam", {"amsgrad": True, "weight_decay": 0.1})]
+
+
+@pytest.mark.parametrize("name, kw", _ZERO_DIM_CASES,
+                         ids=[f"{n}-{'-'.join(k)}" for n, k in _ZERO_DIM_CASES])
+def test_zero_dim_parameters_follow_torch(name, kw):
+    """A 0-dim parameter with decay or maximize (NumPy returns scalars for 0-dim arithmetic:
+    every temporary must still be an array)."""
+    if name == "SGD":
+        kw = dict(kw, lr=0.1)
+    trajectories = []
+    for lib in (dt, torch):
+        p = lib.nn.Parameter(lib.tensor(1.0, dtype=lib.float64))
+        opt = getattr(lib.optim, name)([p], **kw)
+        values = []
+        for g in (0.5, -0.25, 0.125):
+            p.grad = lib.tensor(g, dtype=lib.float64)
+            opt.step()
+            values.append(p.item())
+        trajectories.append(values)
+    np.testing.assert_allclose(trajectories[0], trajectories[1], rtol=1e-13, atol=1e-15)
