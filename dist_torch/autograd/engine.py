@@ -211,6 +211,11 @@ def _run_graph(roots, root_grads, retain_graph, capture, accumulate):
         if capture is not None and node in capture:
             for nr, slot in capture[node]:
                 captured[slot] = grads[nr]
+            if not any(e is not None and e[0] in needed for e in node._edges):
+                # nothing further down is asked for: stop here, as torch does, leaving this
+                # part of the graph (and its saved arrays) untouched for a later backward
+                _release_children(node, deps, ready, tiebreak)
+                continue
 
         edges = node._edges
         for g in grads:

@@ -149,3 +149,28 @@ def test_grad_setter_checks_shape_and_dtype():
     x.grad = torch.ones(2, dtype=torch.float64)
     (x * 1).sum().backward()
     assert_close(x.grad, [2.0, 2.0])
+
+
+def test_grad_with_respect_to_a_non_leaf_stops_there():
+    """autograd.grad(y, h) for a non-leaf h runs nothing below h (as torch): h's own backward
+    is not run, its graph stays intact for a later backward, and no leaf gets a .grad."""
+    calls = []
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = (x * 3).exp()
+    h.grad_fn.register_hook(lambda grads_in, grads_out: calls.append("exp"))
+    y = (h * h).sum()
+    (g,) = torch.autograd.grad(y, h)
+    assert g.tolist() == pytest.approx((2 * h).tolist())
+    assert calls == [] and x.grad is None
+    h.sum().backward()  # the part below h still has its saved arrays
+    assert x.grad.tolist() == pytest.approx((3 * h).tolist())
+    assert calls == ["exp"]
+
+
+def test_backward_with_non_leaf_inputs_stops_there():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    (h * 5).sum().backward(inputs=[h])
+    assert h.grad.tolist() == [5.0, 5.0] and x.grad is None
+    h.sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
