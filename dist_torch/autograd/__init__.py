@@ -1,6 +1,6 @@
 """torch.autograd: backward, grad, grad-mode switches, custom Functions, gradcheck."""
 
-from dist_torch.autograd import function, graph  # noqa: F401
+from dist_torch.autograd import function, functional, graph  # noqa: F401
 from dist_torch.autograd.anomaly_mode import (
                                               detect_anomaly,
                                               is_anomaly_check_nan_enabled,
