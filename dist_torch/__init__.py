@@ -59,6 +59,10 @@ from dist_torch import special
 from dist_torch.ops.quantiles import *
 from dist_torch.ops.windows import *
 from dist_torch.ops.scatter_views import *
+from dist_torch.ops.strided import *
+from dist_torch.ops.index_reduce import *
+from dist_torch._tensor_real import *
+from dist_torch import _tensor_misc  # noqa: F401  (binds Tensor.new, sum_to_size, ...)
 from dist_torch._runtime import *
 from dist_torch import nn
 from dist_torch import func

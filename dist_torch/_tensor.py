@@ -15,7 +15,7 @@ import numpy as np
 from dist_torch import _dtype
 from dist_torch._device import as_device
 from dist_torch._size import Size, wrap_dim
-from dist_torch.backend import device_of, is_array, to_device
+from dist_torch.backend import data_ptr, device_of, is_array, to_device
 
 
 class VersionCounter:
@@ -132,9 +132,7 @@ class Tensor:
         return strides if dim is None else strides[wrap_dim(dim, self._data.ndim)]
 
     def data_ptr(self) -> int:
-        if type(self._data) is np.ndarray:
-            return self._data.__array_interface__["data"][0]
-        return self._data.data.ptr
+        return data_ptr(self._data)
 
     def is_shared(self) -> bool:
         return False

@@ -12,7 +12,13 @@ import numbers
 import numpy as np
 
 from dist_torch._tensor import Tensor, _wrap, bind_methods
-from dist_torch.backend import array_module, cuda_available, device_guard, is_array
+from dist_torch.backend import (
+    array_module,
+    cuda_available,
+    data_ptr,
+    device_guard,
+    storage_root,
+)
 
 
 def _expect_tensor(value, fname, arg, pos=1):
@@ -21,28 +27,13 @@ def _expect_tensor(value, fname, arg, pos=1):
                         f"{type(value).__name__}")
 
 
-def _ptr(array) -> int:
-    return Tensor.data_ptr(_Bare(array))
-
-
-class _Bare:
-    """Just enough of a Tensor for ``Tensor.data_ptr`` on an array that has no tensor."""
-
-    __slots__ = ("_data",)
-
-    def __init__(self, array):
-        self._data = array
-
-
 def storage_offset(self) -> int:
     """The offset, in elements, of this tensor's first element in its storage (the array whose
     memory it views)."""
-    root = self._data
-    while is_array(getattr(root, "base", None)):
-        root = root.base
+    root = storage_root(self._data)
     if root is self._data:
         return 0
-    return (_ptr(self._data) - _ptr(root)) // self._data.itemsize
+    return (data_ptr(self._data) - data_ptr(root)) // self._data.itemsize
 
 
 def is_pinned(self, device=None) -> bool:

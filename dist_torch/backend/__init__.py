@@ -13,7 +13,8 @@ from dist_torch._device import CPU, device
 from dist_torch.backend import cpu, cuda
 
 __all__ = ["array_module", "device_of", "to_device", "is_array", "cuda_available", "use_kernels",
-           "kernels", "capturing", "conv_gemm", "device_guard", "from_dlpack"]
+           "kernels", "capturing", "conv_gemm", "device_guard", "from_dlpack", "data_ptr",
+           "storage_root"]
 
 cpu.tune_allocator()
 
@@ -66,6 +67,28 @@ def to_device(array, target: device, copy: bool = False):
             return array.get()
         return array.copy() if copy else array
     return cuda.to_gpu(array, target.index, copy=copy)
+
+
+def data_ptr(array) -> int:
+    """The address of ``array``'s first element (host or device memory)."""
+    if type(array) is np.ndarray:
+        return array.__array_interface__["data"][0]
+    return array.data.ptr
+
+
+def storage_root(array):
+    """The array that owns ``array``'s memory (following views, and the wrapper object NumPy's
+    ``as_strided`` keeps its base in)."""
+    while True:
+        base = getattr(array, "base", None)
+        if is_array(base):
+            array = base
+            continue
+        inner = getattr(base, "base", None)
+        if base is not None and is_array(inner):
+            array = inner
+            continue
+        return array
 
 
 def device_guard(arrays):

@@ -10,9 +10,14 @@ against the array module (so that it is tested on NumPy too).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from dist_torch.backend import cuda
+
+# NaN through maximum/minimum: NumPy warns, torch is silent (as the op modules' filters)
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"dist_torch\.backend\.compat")
 
 __all__ = ["ufunc_at", "reduceat", "segmented_at", "reduceat_by_scatter"]
 

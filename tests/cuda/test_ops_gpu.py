@@ -491,6 +491,16 @@ EXTRA = {
                                  m.i(100, 6) << m.i(70, 6), m.i(100, 6, low=-100) >> 3,
                                  torch.frexp(m.x(5)), torch.unravel_index(m.i(24, 5),
                                                                           (2, 3, 4))),
+    "index_reduce": lambda m: tuple(
+        m.x(3, 4).index_reduce(0, torch.tensor([0, 2, 0, 0, 2], device=m.dev), m.x(5, 4),
+                               reduce, include_self=include)
+        for reduce in ("prod", "mean", "amax", "amin") for include in (True, False)),
+    "strided_misc": lambda m: (torch.as_strided(m.x(4, 5), (3, 3), (5, 1), 2),
+                               (m.x(4, 5) * 1)[1:].as_strided((2, 4), (1, 2), 3),
+                               m.x(3).expand(2, 3).as_strided((2, 2), (0, 1), 1),
+                               torch.as_strided_scatter(m.x(4, 5) * 1, m.x(2, 3), (2, 3),
+                                                        (5, 2), 1),
+                               m.x(2, 3, 4).sum_to_size(3, 1), torch.angle(m.x(5)) + 1),
 }
 
 ALL = {**{f"pointwise/{k}": v for k, v in POINTWISE.items()},
