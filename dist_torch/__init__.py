@@ -67,7 +67,7 @@ from dist_torch._runtime import *
 from dist_torch import nn
 from dist_torch import func
 from dist_torch.nn.functional.distance import cosine_similarity, pairwise_distance, pdist
-from dist_torch.nn.functional import bilinear, channel_shuffle
+from dist_torch.nn.functional import bilinear, channel_shuffle, conv_tbc
 from dist_torch.nn.functional.pooling import (adaptive_avg_pool1d, adaptive_max_pool1d,
                                               avg_pool1d, max_pool1d,
                                               max_pool1d_with_indices, max_pool2d, max_pool3d)

@@ -11,7 +11,7 @@ from dist_torch.autograd.grad_mode import no_grad
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
     "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-    "kaiming_normal_", "orthogonal_",
+    "kaiming_normal_", "orthogonal_", "sparse_",
 ]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -194,7 +194,28 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     return tensor
 
 
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """A 2-D sparse matrix (Martens, 2010): N(0, std) entries, then ``ceil(sparsity * rows)``
+    random entries of every column set to zero.
+
+    Unlike torch, which picks the zeros from the global generator, ``generator`` drives both
+    the values and the zero positions.
+    """
+    if tensor.ndimension() != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    from dist_torch.random import rand
+    rows, cols = tensor.shape
+    num_zeros = math.ceil(sparsity * rows)
+    with no_grad():
+        tensor.normal_(0, std, generator=generator)
+        if num_zeros and cols:
+            # one random permutation of the rows per column, all columns at once
+            order = rand(rows, cols, generator=generator, device=tensor.device).argsort(dim=0)
+            tensor.scatter_(0, order[:num_zeros], 0.0)
+    return tensor
+
+
 # Deprecated un-suffixed names that torch still exports.
-uniform, normal, constant = uniform_, normal_, constant_
+uniform, normal, constant, sparse = uniform_, normal_, constant_, sparse_
 xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
 kaiming_uniform, kaiming_normal = kaiming_uniform_, kaiming_normal_

@@ -60,6 +60,13 @@ def test_second_gpu_keeps_its_tensors():
     assert _counts(out).get("passed", 0) == 5 and "skipped" not in _counts(out), out[-6000:]
 
 
+def test_data_parallel_over_two_emulated_gpus():
+    code, out = _run(["-rfEs", "tests/nn/test_data_parallel_cuda.py"],
+                     env={"FAKE_CUPY_DEVICES": "2"})
+    assert code == 0, out[-6000:]
+    assert _counts(out).get("passed", 0) == 3 and "skipped" not in _counts(out), out[-6000:]
+
+
 def test_cuda_mpi_suite_on_the_emulated_device():
     job = jobs.run(["-m", "pytest", "--with-mpi", "-q", *PLUGIN,
                     "tests/distributed/mpi/test_cuda_mpi.py",
