@@ -16,7 +16,7 @@ from dist_torch.autograd.function import Primitive
 from dist_torch.backend import array_module
 from dist_torch.ops._reduce import data_of, is_floating, type_name, write_out
 from dist_torch.ops._util import wrap_dim
-from dist_torch.ops.reduction import _tie_mask
+from dist_torch.ops.reduction import MaxAll
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian"]
 
@@ -94,8 +94,9 @@ class NanmedianDimBackward(SelectAlongDim):
     _name = "NanmedianBackward1"
 
 
-class MedianAll(Primitive):
-    """The lower median of all elements (NaN if any is NaN, unless ``ignore_nan``)."""
+class MedianAll(MaxAll):
+    """The lower median of all elements (NaN if any is NaN, unless ``ignore_nan``); the
+    gradient is shared among the elements equal to it, as for max()."""
 
     _name = "MedianBackward0"
 
@@ -112,12 +113,6 @@ class MedianAll(Primitive):
             out = out.copy()
         ctx.save_for_backward(a, out)
         return out
-
-    def backward(ctx, grad):
-        a, out = ctx.saved_tensors
-        xp = array_module(a)
-        mask = _tie_mask(xp, a, xp.asarray(out))
-        return mask * (grad / mask.sum())
 
 
 class NanmedianAll(MedianAll):
