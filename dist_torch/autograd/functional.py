@@ -86,6 +86,21 @@ def _grads(outputs, inputs, grad_outputs=None, retain_graph=None):
     return _grad(outs, inputs, gouts, retain_graph=retain_graph, allow_unused=True)
 
 
+def contract_rows(outputs, rows, vectors) -> list:
+    """``J @ v`` per output, from the Jacobian blocks ``rows[i][j]`` (None: zero) of output i
+    with respect to input j and the tangent vectors ``vectors[j]``; no graph is recorded."""
+    result = []
+    with _dt.no_grad():
+        for out, row in zip(outputs, rows):
+            acc = _dt.zeros(out.numel(), dtype=out.dtype, device=out.device)
+            for jac, vec in zip(row, vectors):
+                if jac is not None:
+                    flat = jac.reshape(out.numel(), vec.numel())
+                    acc = acc + (flat @ vec.reshape(-1).to(flat.dtype)).to(out.dtype)
+            result.append(acc.reshape(out.shape))
+    return result
+
+
 def jacobian_rows(outputs, inputs):
     """``rows[i][j]``: Jacobian of ``outputs[i]`` w.r.t. ``inputs[j]`` shaped
     ``out.shape + in.shape`` (``None`` where outputs[i] does not reach inputs[j]).
@@ -189,15 +204,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
                     f"The gradient with respect to the input is independent of entry {i} in the "
                     "grad_outputs when using the double backward trick to compute forward mode "
                     "gradients. This is not allowed in strict mode.")
-    result = []
-    with _dt.no_grad():
-        for out, row in zip(outputs, rows):
-            acc = _dt.zeros(out.numel(), dtype=out.dtype, device=out.device)
-            for jac, vj in zip(row, v):
-                if jac is not None:
-                    flat = jac.reshape(out.numel(), vj.numel())
-                    acc = acc + (flat @ vj.reshape(-1).to(flat.dtype)).to(out.dtype)
-            result.append(acc.reshape(out.shape))
+    result = contract_rows(outputs, rows, v)
     outputs = tuple(o.detach() for o in outputs)
     return _unpack(outputs, is_outputs_tuple), _unpack(tuple(result), is_outputs_tuple)
 

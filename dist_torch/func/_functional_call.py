@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dist_torch.nn.utils.stateless import _reparametrize_module
+from dist_torch.nn.utils.stateless import _functional_call
 
 __all__ = ["functional_call"]
 
@@ -37,11 +37,4 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     else:
         raise ValueError("Expected parameter_and_buffer_dicts to be a dict, or a list/tuple of "
                          f"dicts, but got {type(parameter_and_buffer_dicts)}")
-    if kwargs is None:
-        kwargs = {}
-    if args is None:
-        args = ()
-    elif not isinstance(args, tuple):
-        args = (args,)
-    with _reparametrize_module(module, tensors, tie_weights, strict):
-        return module(*args, **kwargs)
+    return _functional_call(module, tensors, args, kwargs, tie_weights, strict)

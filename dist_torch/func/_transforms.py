@@ -13,7 +13,7 @@ import functools
 import dist_torch as _dt
 from dist_torch._tensor import Tensor
 from dist_torch.autograd.api import grad as _grad
-from dist_torch.autograd.functional import jacobian_rows
+from dist_torch.autograd.functional import contract_rows, jacobian_rows
 from dist_torch.func._pytree import spec_str, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian"]
@@ -209,15 +209,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     if strict and any(all(j is None for j in row) for row in rows):
         raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is "
                            "independent of the inputs. This is not allowed with strict=True.")
-    results = []
-    with _dt.no_grad():
-        for o, row in zip(flat_out, rows):
-            acc = _dt.zeros(o.numel(), dtype=o.dtype, device=o.device)
-            for jac, t in zip(row, flat_t):
-                if jac is not None:
-                    flat = jac.reshape(o.numel(), t.numel())
-                    acc = acc + (flat @ t.reshape(-1).to(flat.dtype)).to(o.dtype)
-            results.append(acc.reshape(o.shape))
+    results = contract_rows(flat_out, rows, flat_t)
     out = tree_unflatten([o.detach() for o in flat_out], out_spec)
     res = (out, tree_unflatten(results, out_spec))
     return res + (_detach_tree(aux, False),) if has_aux else res

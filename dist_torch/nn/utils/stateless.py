@@ -98,11 +98,17 @@ def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *,
                   "and will be removed in a future version of PyTorch. Please use "
                   "`torch.func.functional_call` instead which is a drop-in replacement.",
                   FutureWarning, stacklevel=2)
+    return _functional_call(module, parameters_and_buffers, args, kwargs, tie_weights, strict)
+
+
+def _functional_call(module, tensors, args, kwargs, tie_weights, strict):
+    """``module(*args, **kwargs)`` under :func:`_reparametrize_module` (shared with
+    ``torch.func.functional_call``); ``args`` may be one non-tuple argument."""
     if kwargs is None:
         kwargs = {}
     if args is None:
         args = ()
     elif not isinstance(args, tuple):
         args = (args,)
-    with _reparametrize_module(module, parameters_and_buffers, tie_weights, strict):
+    with _reparametrize_module(module, tensors, tie_weights, strict):
         return module(*args, **kwargs)
