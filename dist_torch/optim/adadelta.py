@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
 from dist_torch.optim.optimizer import (
     Optimizer,
@@ -10,7 +9,6 @@ from dist_torch.optim.optimizer import (
     _check_flags,
     _check_lr,
     _effective_grad,
-    _step_counter,
     _to_scalar,
 )
 
@@ -61,17 +59,7 @@ class Adadelta(Optimizer):
             params = self._params_with_grad(group)
             if not params:
                 continue
-            square_avgs, acc_deltas, steps = [], [], []
-            for p in params:
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = array_module(p._data)
-                    state["step"] = _step_counter()
-                    state["square_avg"] = _wrap(xp.zeros_like(p._data))
-                    state["acc_delta"] = _wrap(xp.zeros_like(p._data))
-                square_avgs.append(state["square_avg"]._data)
-                acc_deltas.append(state["acc_delta"]._data)
-                steps.append(state["step"]._data)
+            square_avgs, acc_deltas, steps = self._lazy_state(params, square_avg=0, acc_delta=0)
             _single_tensor_adadelta([p._data for p in params], [p._grad._data for p in params],
                                     square_avgs, acc_deltas, steps, lr=_to_scalar(group["lr"]),
                                     rho=group["rho"], eps=group["eps"],

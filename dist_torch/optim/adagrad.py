@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
 from dist_torch.optim.optimizer import (
     Optimizer,
@@ -10,7 +9,6 @@ from dist_torch.optim.optimizer import (
     _check_flags,
     _check_lr,
     _effective_grad,
-    _step_counter,
     _to_scalar,
 )
 
@@ -53,13 +51,7 @@ class Adagrad(Optimizer):
         _check_flags(foreach, fused, differentiable)
         super().__init__(params, defaults)
         for group in self.param_groups:
-            for p in group["params"]:
-                self._init_state(p, initial_accumulator_value)
-
-    def _init_state(self, p, initial_accumulator_value) -> None:
-        state = self.state[p]
-        state["step"] = _step_counter()
-        state["sum"] = _wrap(array_module(p._data).full_like(p._data, initial_accumulator_value))
+            self._lazy_state(group["params"], sum=initial_accumulator_value)
 
     def __setstate__(self, state):
         super().__setstate__(state)
@@ -75,13 +67,9 @@ class Adagrad(Optimizer):
             params = self._params_with_grad(group)
             if not params:
                 continue
-            sums, steps = [], []
-            for p in params:
-                state = self.state[p]
-                if len(state) == 0:  # added by add_param_group after construction
-                    self._init_state(p, self.defaults["initial_accumulator_value"])
-                sums.append(state["sum"]._data)
-                steps.append(state["step"]._data)
+            # parameters added by add_param_group after construction get their state here
+            sums, steps = self._lazy_state(
+                params, sum=self.defaults["initial_accumulator_value"])
             _single_tensor_adagrad([p._data for p in params], [p._grad._data for p in params],
                                    sums, steps, lr=_to_scalar(group["lr"]),
                                    weight_decay=group["weight_decay"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dist_torch import backend as _backend
-from dist_torch._tensor import Tensor, _wrap
+from dist_torch._tensor import Tensor
 from dist_torch.backend import array_module
 from dist_torch.optim.optimizer import (
     Optimizer,
@@ -14,7 +14,6 @@ from dist_torch.optim.optimizer import (
     _foreach_on_gpu,
     _kernel_grads,
     _lerp_,
-    _step_counter,
     _to_scalar,
 )
 
@@ -75,21 +74,9 @@ class Adam(Optimizer):
             if not params:
                 continue
             amsgrad, capturable = group["amsgrad"], group["capturable"]
-            exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], []
-            for p in params:
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = array_module(p._data)
-                    state["step"] = _step_counter(p._data if capturable else None)
-                    state["exp_avg"] = _wrap(xp.zeros_like(p._data))
-                    state["exp_avg_sq"] = _wrap(xp.zeros_like(p._data))
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _wrap(xp.zeros_like(p._data))
-                exp_avgs.append(state["exp_avg"]._data)
-                exp_avg_sqs.append(state["exp_avg_sq"]._data)
-                if amsgrad:
-                    max_exp_avg_sqs.append(state["max_exp_avg_sq"]._data)
-                steps.append(state["step"]._data)
+            exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = self._lazy_state(
+                params, step_on_device=capturable, exp_avg=0, exp_avg_sq=0,
+                max_exp_avg_sq=0 if amsgrad else None)
             beta1, beta2 = group["betas"]
             arrays = [p._data for p in params]
             if _foreach_on_gpu(group, arrays, exp_avgs, exp_avg_sqs, max_exp_avg_sqs):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
 from dist_torch.optim.optimizer import (
     Optimizer,
@@ -12,7 +11,6 @@ from dist_torch.optim.optimizer import (
     _check_lr,
     _effective_grad,
     _lerp_,
-    _step_counter,
     _to_scalar,
 )
 
@@ -69,17 +67,8 @@ class Adamax(Optimizer):
             params = self._params_with_grad(group)
             if not params:
                 continue
-            exp_avgs, exp_infs, steps = [], [], []
-            for p in params:
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = array_module(p._data)
-                    state["step"] = _step_counter(p._data if group["capturable"] else None)
-                    state["exp_avg"] = _wrap(xp.zeros_like(p._data))
-                    state["exp_inf"] = _wrap(xp.zeros_like(p._data))
-                exp_avgs.append(state["exp_avg"]._data)
-                exp_infs.append(state["exp_inf"]._data)
-                steps.append(state["step"]._data)
+            exp_avgs, exp_infs, steps = self._lazy_state(
+                params, step_on_device=group["capturable"], exp_avg=0, exp_inf=0)
             beta1, beta2 = group["betas"]
             _single_tensor_adamax([p._data for p in params], [p._grad._data for p in params],
                                   exp_avgs, exp_infs, steps, eps=group["eps"],

@@ -70,20 +70,9 @@ class ASGD(Optimizer):
             params = self._params_with_grad(group)
             if not params:
                 continue
-            axs, mus, etas, steps = [], [], [], []
-            for p in params:
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = array_module(p._data)
-                    dtype = _scalar_dtype()
-                    state["step"] = _wrap(xp.zeros((), dtype=dtype))
-                    state["eta"] = _wrap(xp.asarray(_to_scalar(group["lr"]), dtype=dtype))
-                    state["mu"] = _wrap(xp.ones((), dtype=dtype))
-                    state["ax"] = _wrap(xp.zeros_like(p._data))
-                axs.append(state["ax"]._data)
-                mus.append(state["mu"]._data)
-                etas.append(state["eta"]._data)
-                steps.append(state["step"]._data)
+            axs, etas, mus, steps = self._lazy_state(
+                params, step_on_device=True, scalars={"eta": _to_scalar(group["lr"]), "mu": 1},
+                ax=0)
             _single_tensor_asgd([p._data for p in params], [p._grad._data for p in params],
                                 axs, mus, etas, steps, lambd=group["lambd"],
                                 lr=_to_scalar(group["lr"]), t0=group["t0"],

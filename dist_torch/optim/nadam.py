@@ -15,7 +15,6 @@ from dist_torch.optim.optimizer import (
     _effective_grad,
     _lerp_,
     _scalar_dtype,
-    _step_counter,
     _to_scalar,
 )
 
@@ -82,22 +81,9 @@ class NAdam(Optimizer):
             params = self._params_with_grad(group)
             if not params:
                 continue
-            exp_avgs, exp_avg_sqs, mu_products, steps = [], [], [], []
-            for p in params:
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = array_module(p._data)
-                    like = p._data if group["capturable"] else None
-                    state["step"] = _step_counter(like)
-                    mu = _step_counter(like)
-                    mu._data += 1
-                    state["mu_product"] = mu
-                    state["exp_avg"] = _wrap(xp.zeros_like(p._data))
-                    state["exp_avg_sq"] = _wrap(xp.zeros_like(p._data))
-                exp_avgs.append(state["exp_avg"]._data)
-                exp_avg_sqs.append(state["exp_avg_sq"]._data)
-                mu_products.append(state["mu_product"]._data)
-                steps.append(state["step"]._data)
+            exp_avgs, exp_avg_sqs, mu_products, steps = self._lazy_state(
+                params, step_on_device=group["capturable"], scalars={"mu_product": 1},
+                exp_avg=0, exp_avg_sq=0)
             beta1, beta2 = group["betas"]
             _single_tensor_nadam([p._data for p in params], [p._grad._data for p in params],
                                  exp_avgs, exp_avg_sqs, mu_products, steps,

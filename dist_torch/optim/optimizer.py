@@ -82,11 +82,11 @@ def _scalar_dtype():
     return np.float64 if _dtype.get_default_dtype() == _dtype.float64 else np.float32
 
 
-def _step_counter(like=None) -> Tensor:
-    """A 0-dim step counter: on the host, or on the device of array ``like`` (capturable)."""
-    if like is None:
-        return _wrap(np.zeros((), dtype=_scalar_dtype()))
-    return _wrap(_backend.array_module(like).zeros((), dtype=_scalar_dtype()))
+def _step_counter(like=None, value=0) -> Tensor:
+    """A 0-dim step counter (or other 0-dim state) holding ``value``: on the host, or on the
+    device of array ``like`` (capturable)."""
+    xp = np if like is None else _backend.array_module(like)
+    return _wrap(xp.full((), value, dtype=_scalar_dtype()))
 
 
 def _with_step_hooks(step):
@@ -432,6 +432,36 @@ class Optimizer:
     def _params_with_grad(group):
         """The parameters of ``group`` that have a gradient (the ones a step updates)."""
         return [p for p in group["params"] if p._grad is not None]
+
+    def _lazy_state(self, params, *, step_on_device=False, scalars=None, **buffers):
+        """The state of ``params`` as lists of arrays, made first for parameters with none.
+
+        A new state holds, in this order: ``step``, a 0-dim counter (see ``_step_counter``; on
+        the parameter's device when ``step_on_device``, else on the host); the 0-dim
+        ``scalars`` (``{name: initial value}``, kept where the counter is); then the
+        ``buffers`` (``name=fill value``: an array like the parameter; ``name=None``: not
+        kept). Returns one list per buffer (empty when not kept), then one per scalar, then
+        the counters' list, each in the order of ``params``.
+        """
+        scalars = scalars or {}
+        kept = [name for name, fill in buffers.items() if fill is not None]
+        for p in params:
+            state = self.state[p]
+            if len(state) == 0:
+                data = p._data
+                like = data if step_on_device else None
+                state["step"] = _step_counter(like)
+                for name, value in scalars.items():
+                    state[name] = _step_counter(like, value)
+                xp = _backend.array_module(data)
+                for name in kept:
+                    fill = buffers[name]
+                    state[name] = _wrap(xp.zeros_like(data) if fill == 0
+                                        else xp.full_like(data, fill))
+        return ([[self.state[p][name]._data for p in params] if name in kept else []
+                 for name in buffers]
+                + [[self.state[p][name]._data for p in params] for name in scalars]
+                + [[self.state[p]["step"]._data for p in params]])
 
 
 def _bump_versions(params) -> None:

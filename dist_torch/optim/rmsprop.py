@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
 from dist_torch.optim.optimizer import (
     Optimizer,
@@ -11,7 +10,6 @@ from dist_torch.optim.optimizer import (
     _check_lr,
     _effective_grad,
     _lerp_,
-    _step_counter,
     _to_scalar,
 )
 
@@ -70,23 +68,9 @@ class RMSprop(Optimizer):
             if not params:
                 continue
             momentum, centered = group["momentum"], group["centered"]
-            square_avgs, grad_avgs, bufs, steps = [], [], [], []
-            for p in params:
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = array_module(p._data)
-                    state["step"] = _step_counter()
-                    state["square_avg"] = _wrap(xp.zeros_like(p._data))
-                    if momentum > 0:
-                        state["momentum_buffer"] = _wrap(xp.zeros_like(p._data))
-                    if centered:
-                        state["grad_avg"] = _wrap(xp.zeros_like(p._data))
-                square_avgs.append(state["square_avg"]._data)
-                steps.append(state["step"]._data)
-                if momentum > 0:
-                    bufs.append(state["momentum_buffer"]._data)
-                if centered:
-                    grad_avgs.append(state["grad_avg"]._data)
+            square_avgs, bufs, grad_avgs, steps = self._lazy_state(
+                params, square_avg=0, momentum_buffer=0 if momentum > 0 else None,
+                grad_avg=0 if centered else None)
             _single_tensor_rmsprop([p._data for p in params], [p._grad._data for p in params],
                                    square_avgs, grad_avgs, bufs, steps,
                                    lr=_to_scalar(group["lr"]), alpha=group["alpha"],

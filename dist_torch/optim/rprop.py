@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dist_torch._tensor import _wrap
 from dist_torch.backend import array_module
 from dist_torch.optim.optimizer import (
     Optimizer,
@@ -10,7 +9,6 @@ from dist_torch.optim.optimizer import (
     _check_flags,
     _check_lr,
     _effective_grad,
-    _step_counter,
     _to_scalar,
 )
 
@@ -61,18 +59,9 @@ class Rprop(Optimizer):
             params = self._params_with_grad(group)
             if not params:
                 continue
-            prevs, step_sizes, steps = [], [], []
-            for p in params:
-                state = self.state[p]
-                if len(state) == 0:
-                    xp = array_module(p._data)
-                    state["step"] = _step_counter(p._data if group["capturable"] else None)
-                    state["prev"] = _wrap(xp.zeros_like(p._data))
-                    state["step_size"] = _wrap(xp.full_like(p._grad._data,
-                                                            _to_scalar(group["lr"])))
-                prevs.append(state["prev"]._data)
-                step_sizes.append(state["step_size"]._data)
-                steps.append(state["step"]._data)
+            prevs, step_sizes, steps = self._lazy_state(
+                params, step_on_device=group["capturable"], prev=0,
+                step_size=_to_scalar(group["lr"]))
             etaminus, etaplus = group["etas"]
             step_size_min, step_size_max = group["step_sizes"]
             _single_tensor_rprop([p._data for p in params], [p._grad._data for p in params],
