@@ -8,8 +8,8 @@ from dist_torch.backend import array_module
 from dist_torch.optim.optimizer import (
     Optimizer,
     _bump_versions,
+    _check_adam_family,
     _check_flags,
-    _check_lr,
     _effective_grad,
     _foreach_on_gpu,
     _kernel_grads,
@@ -101,15 +101,7 @@ def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable) -> None:
         if foreach and not capturable:
             raise ValueError("lr as a Tensor is not supported for capturable=False and "
                              "foreach=True")
-    _check_lr(lr)
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    _check_adam_family(lr, betas, eps, weight_decay)
 
 
 def _kernel_adam(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps):

@@ -69,6 +69,19 @@ def _check_lr(lr) -> None:
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
+def _check_adam_family(lr, betas, eps, weight_decay) -> None:
+    """The argument checks Adam, AdamW, Adamax, RAdam and NAdam share, in torch's order."""
+    _check_lr(lr)
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
 def _check_flags(foreach, fused, differentiable) -> None:
     if fused and foreach:
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
