@@ -5,7 +5,6 @@ and the DLPack protocol (``__dlpack__``, ``__dlpack_device__``)."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 
@@ -121,7 +120,7 @@ def resize_(self, *sizes, memory_format=None) -> Tensor:
     if n <= flat.size:
         new = flat[:n].reshape(shape)
     else:
-        with device_guard([a]) or contextlib.nullcontext():
+        with device_guard([a]):
             new = xp.empty(n, dtype=a.dtype)
         new[:flat.size] = flat
         new = new.reshape(shape)

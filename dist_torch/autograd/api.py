@@ -33,12 +33,8 @@ def _roots_and_grads(outputs, grad_outputs, create_graph):
         if g is None:
             if out._data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            guard = device_guard((out._data,))  # CuPy allocates on the current device
-            if guard is None:
+            with device_guard((out._data,)):  # CuPy allocates on the current device
                 g_array = array_module(out._data).ones_like(out._data)
-            else:
-                with guard:
-                    g_array = array_module(out._data).ones_like(out._data)
         else:
             if not isinstance(g, Tensor):
                 raise TypeError(f"gradient for element {i} must be a Tensor, got "

@@ -118,10 +118,7 @@ class Node:
     def _apply_backward(self, grads):
         if grads and type(grads[0]) is np.ndarray:
             return self.backward(*grads)
-        guard = device_guard(grads)  # GPU grads: run on their device (see device_guard)
-        if guard is None:
-            return self.backward(*grads)
-        with guard:
+        with device_guard(grads):  # GPU grads: run on their device
             return self.backward(*grads)
 
     def _release(self):
@@ -207,10 +204,7 @@ def copy_on_device(array):
     """A copy of ``array`` on its own device (CuPy's ``copy()`` allocates on the current one)."""
     if type(array) is np.ndarray:
         return array.copy()
-    guard = device_guard((array,))
-    if guard is None:
-        return array.copy()
-    with guard:
+    with device_guard((array,)):
         return array.copy()
 
 
@@ -302,11 +296,10 @@ class Primitive(Node):
                 arrays.append(x._data if isinstance(x, Tensor) else x)
                 needs.append(False)
         ctx.needs_input_grad = needs
-        guard = None if arrays and type(arrays[0]) is np.ndarray else device_guard(arrays)
-        if guard is None:
+        if arrays and type(arrays[0]) is np.ndarray:
             raw = ctx.forward(*arrays, **params)
-        else:  # inputs on a GPU that is not the current one: run there (see device_guard)
-            with guard:
+        else:  # GPU inputs: run on their device (see backend.device_guard)
+            with device_guard(arrays):
                 raw = ctx.forward(*arrays, **params)
 
         if type(raw) is tuple:

@@ -91,16 +91,20 @@ def storage_root(array):
         return array
 
 
+_NO_GUARD = contextlib.nullcontext()
+
+
 def device_guard(arrays):
-    """A context that makes the GPU of the first CuPy array in ``arrays`` current, or None when
-    it already is (or there is none). CuPy launches kernels and allocates results on the
-    current device; ops run under this so that results stay on their inputs' device, as in
-    torch (``x * 2`` for ``x`` on ``cuda:1`` is on ``cuda:1`` whatever device is current)."""
+    """A context that makes the GPU of the first CuPy array in ``arrays`` current (a no-op
+    context when it already is, or when there is none). CuPy launches kernels and allocates
+    results on the current device; ops run under this so that results stay on their inputs'
+    device, as in torch (``x * 2`` for ``x`` on ``cuda:1`` is on ``cuda:1`` whatever device
+    is current)."""
     for a in arrays:
         if cuda.is_cupy_array(a):
             index = a.device.id
-            return None if index == cuda.peek_device() else cuda.cupy.cuda.Device(index)
-    return None
+            return _NO_GUARD if index == cuda.peek_device() else cuda.cupy.cuda.Device(index)
+    return _NO_GUARD
 
 
 def capturing() -> bool:

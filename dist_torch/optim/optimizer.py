@@ -120,12 +120,9 @@ def _with_step_hooks(step):
                                            f"new_kwargs), but got {result}.")
                     args, kwargs = result
         params = self.param_groups[0]["params"] if self.param_groups else ()
-        guard = _backend.device_guard((params[0]._data,)) if params else None
-        if guard is None:
+        # parameters on a GPU that is not the current one: step there (state too)
+        with _backend.device_guard([p._data for p in params[:1]]):
             out = step(*args, **kwargs)
-        else:  # parameters on a GPU that is not the current one: step there (state too)
-            with guard:
-                out = step(*args, **kwargs)
         if _global_step_post_hooks or self._optimizer_step_post_hooks:
             for hook in tuple(chain(self._optimizer_step_post_hooks.values(),
                                     _global_step_post_hooks.values())):
